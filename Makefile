@@ -1,0 +1,37 @@
+# `make demo` and `make test` each set up what they need on a fresh machine (idempotent), then run.
+VENV        ?= .venv
+PYTHON      ?= python3
+PY          := $(VENV)/bin/python
+APT_PACKAGES := apertium apertium-eng-spa pocketsphinx-testdata
+DEMO        := samples/build/demo.mp4
+
+.PHONY: setup demo test test-fast lint bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@scripts/apt-install $(APT_PACKAGES)
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[embedded,dev]"
+	touch $@
+
+demo: setup
+	$(PY) samples/make_sample.py $(DEMO)
+	$(VENV)/bin/dubkit translate $(DEMO) --to es -o dubbed
+	@echo "dubbed episode: dubbed/demo.es.mp4 (subtitles: dubbed/demo.es.srt, script: dubbed/demo.es.script.json)"
+
+test: setup
+	$(VENV)/bin/pytest -m "not gpu"
+
+test-fast: setup
+	$(VENV)/bin/pytest -m "not slow and not gpu"
+
+lint: setup
+	$(VENV)/bin/ruff check dubkit tests benchmarks samples
+
+bench: setup
+	$(PY) benchmarks/episode.py
+
+clean:
+	rm -rf samples/build dubbed

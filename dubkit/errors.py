@@ -1,0 +1,45 @@
+"""The error tree. The library raises these; only the CLI turns them into messages and exit codes."""
+
+from __future__ import annotations
+
+
+class DubkitError(Exception):
+    """Base of every error dubkit raises on purpose. str(error) is a one-line, user-facing message."""
+
+    exit_code = 1
+
+
+class ConfigError(DubkitError):
+    """A preset, option, language code or script is invalid."""
+
+    exit_code = 2
+
+
+class BackendUnavailable(DubkitError):
+    """A backend's library, binary or model is missing; the message says how to install it."""
+
+    exit_code = 3
+
+    def __init__(self, backend: str, reason: str, install: str = "") -> None:
+        hint = f" (install: {install})" if install else ""
+        super().__init__(f"backend {backend} is unavailable: {reason}{hint}")
+        self.backend = backend
+        self.install = install
+
+
+class MediaError(DubkitError):
+    """A media file cannot be read or written; carries the tail of ffmpeg's stderr when there is one."""
+
+    exit_code = 4
+
+    def __init__(self, path: object, cause: str, stderr: str = "") -> None:
+        super().__init__(f"{path}: {cause}")
+        self.path = path
+        self.cause = cause
+        self.stderr_tail = stderr[-2000:]
+
+
+class StageFailed(DubkitError):
+    """A stage could not produce its output (e.g. no speech found)."""
+
+    exit_code = 5

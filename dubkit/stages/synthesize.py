@@ -1,0 +1,147 @@
+"""Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from dubkit import audio, fit, languages, media
+from dubkit.cache import Key
+from dubkit.job import Artefact, Job, LineFit
+from dubkit.script import Script, Segment
+from dubkit.stages.base import Context
+from dubkit.voices import Voice, choose, load_voices
+
+NAME = "synthesize"
+DIALOGUE_RATE = 48000
+
+
+class Synthesizer(Protocol):
+    def languages(self) -> list[str]: ...
+
+    def synthesize(self, text: str, voice: Voice, out: Path, speed: float = 1.0) -> None: ...
+
+    def fingerprint(self) -> dict[str, str]: ...
+
+
+def run(job: Job, ctx: Context) -> Job:
+    script = job.script
+    assert script is not None
+    cast = _cast(script, job, ctx)
+    duration_ms = int(round(job.duration_s * 1000))
+    key = ctx.cache.key(NAME, _fingerprints(cast.values(), ctx), _options(cast, ctx),
+                        {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms})
+    entry = ctx.cache.lookup(key)
+    if entry is not None:
+        lines = tuple(dataclasses.replace(line, synthesized=False) for line in _load_lines(entry))
+        return job.with_artefact(NAME, Artefact(key.digest, entry, True), lines=lines, script=_voiced(script, cast))
+    slots = fit.slots(script.segments, duration_ms, ctx.preset.synthesize.fit)
+    fitted: list[tuple[LineFit, Path]] = []
+    for index, (segment, slot) in enumerate(zip(script.segments, slots)):
+        ctx.progress(NAME, index, len(slots))
+        fitted.append(_fit_line(segment, slot, cast[segment.id], ctx))
+    ctx.progress(NAME, len(slots), len(slots))
+    with ctx.cache.publish(key) as work:
+        _assemble(fitted, duration_ms, work / "dialogue.wav")
+        lines = tuple(line for line, _ in fitted)
+        (work / "lines.json").write_text(json.dumps([dataclasses.asdict(x) for x in lines], indent=2))
+    return job.with_artefact(NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines,
+                             script=_voiced(script, cast))
+
+
+def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
+    """Line id → voice profile."""
+    config = ctx.preset.synthesize
+    profiles = load_voices()
+    target = languages.canonical(script.target_language)
+    return {
+        s.id: choose(s.voice, s.speaker, target, job.episode.cast, config.voices, config.fallback_voice, profiles)
+        for s in script.segments
+    }
+
+
+def _voiced(script: Script, cast: dict[str, Voice]) -> Script:
+    """The script with each line's voice written in, so editors see (and can change) it."""
+    return script.with_segments(tuple(dataclasses.replace(s, voice=cast[s.id].name) for s in script.segments))
+
+
+def _engine(voice: Voice, ctx: Context) -> Synthesizer:
+    return ctx.backends.get("tts", voice.engine, ctx.preset.synthesize.options.get(voice.engine, {}))
+
+
+def _fingerprints(voices: Any, ctx: Context) -> dict[str, Any]:
+    return {v.engine: _engine(v, ctx).fingerprint() for v in voices}
+
+
+def _options(cast: dict[str, Voice], ctx: Context) -> dict[str, Any]:
+    profiles = {v.name: dataclasses.asdict(v) for v in cast.values()}
+    return {"fit": dataclasses.asdict(ctx.preset.synthesize.fit), "voices": profiles, "rate": DIALOGUE_RATE}
+
+
+def _line_identity(segment: Segment, voice: Voice) -> list[Any]:
+    return [segment.id, segment.start_ms, segment.end_ms, segment.translation, voice.name]
+
+
+def _fit_line(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tuple[LineFit, Path]:
+    config = ctx.preset.synthesize.fit
+    take, missed = _take(segment.translation, voice, 1.0, ctx)
+    speed = fit.speed_for(_ms(take), slot, config.max_speed)
+    if speed > 1.0:
+        take, missed_fast = _take(segment.translation, voice, speed, ctx)
+        missed = missed or missed_fast
+    stretch = fit.stretch_for(_ms(take), slot, config.max_stretch)
+    if stretch > 1.0:
+        take = _stretched(take, stretch, ctx)
+    length = _ms(take)
+    line = LineFit(segment.id, segment.start_ms, segment.start_ms + int(round(length)), speed, stretch,
+                   fit.overflow_ms(length, slot), missed)
+    return line, take
+
+
+def _take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
+    """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now)."""
+    engine = _engine(voice, ctx)
+    key = ctx.cache.key("tts", engine.fingerprint(), {"voice": dataclasses.asdict(voice), "speed": speed},
+                        {"text": text})
+    return _cached_file(ctx, key, lambda out: engine.synthesize(text, voice, out, speed=speed))
+
+
+def _stretched(take: Path, factor: float, ctx: Context) -> Path:
+    key = ctx.cache.key("stretch", {"media": media.__name__}, {"factor": factor}, {"take": take.parent.name})
+    return _cached_file(ctx, key, lambda out: media.time_stretch(take, out, factor))[0]
+
+
+def _cached_file(ctx: Context, key: Key, make: Any) -> tuple[Path, bool]:
+    entry = ctx.cache.lookup(key)
+    if entry is not None:
+        return entry / "audio.wav", False
+    with ctx.cache.publish(key) as work:
+        make(work / "audio.wav")
+    return ctx.cache.path(key) / "audio.wav", True
+
+
+def _ms(wav: Path) -> float:
+    import soundfile
+
+    info = soundfile.info(str(wav))
+    return 1000.0 * info.frames / info.samplerate
+
+
+def _assemble(fitted: list[tuple[LineFit, Path]], duration_ms: int, out: Path) -> None:
+    """Place every line at its start on a silent 48 kHz mono track as long as the episode."""
+    track = np.zeros(int(duration_ms * DIALOGUE_RATE / 1000), dtype=np.float32)
+    for line, wav in fitted:
+        samples, rate = audio.read_wav(wav)
+        samples = audio.resample(audio.to_mono(samples), rate, DIALOGUE_RATE)
+        start = int(line.start_ms * DIALOGUE_RATE / 1000)
+        end = min(start + len(samples), len(track))
+        track[start:end] += samples[: end - start]
+    audio.write_wav(out, np.clip(track, -1.0, 1.0), DIALOGUE_RATE, subtype="FLOAT")
+
+
+def _load_lines(entry: Path) -> tuple[LineFit, ...]:
+    return tuple(LineFit(**item) for item in json.loads((entry / "lines.json").read_text()))

@@ -1,0 +1,104 @@
+"""Translate stage: the whole episode's lines go to one backend at once, for context."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from dubkit import languages, registry
+from dubkit.errors import ConfigError, StageFailed
+from dubkit.job import Artefact, Job
+from dubkit.script import Script
+from dubkit.stages import transcribe
+from dubkit.stages.base import Context
+
+
+@dataclass(frozen=True)
+class TranslationRequest:
+    """Lines of one episode in order. `spans` are (start_ms, end_ms) per line in `audio` (16 kHz mono WAV)."""
+
+    texts: tuple[str, ...]
+    source: str
+    target: str
+    spans: tuple[tuple[int, int], ...] = ()
+    audio: Path | None = None
+
+
+class Translator(Protocol):
+    def supports(self, source: str, target: str) -> bool: ...
+
+    def pairs(self) -> list[tuple[str, str]]: ...
+
+    def translate(self, request: TranslationRequest) -> list[str]: ...
+
+
+NAME = "translate"
+
+
+def run(job: Job, ctx: Context) -> Job:
+    if job.episode.script is not None:
+        return _from_script(job, ctx)
+    transcript = transcribe.load(job.entry("transcribe") / "transcript.json")
+    source = languages.canonical(job.episode.source or transcript.language)
+    target = languages.canonical(job.episode.target)
+    if languages.same_language(source, target):
+        raise ConfigError(f"{job.episode.media}: source and target language are both {source}")
+    name, backend = choose_backend(ctx, source, target)
+    key = ctx.cache.key(NAME, backend.fingerprint(), {"backend": name, "source": source, "target": target},
+                        {"transcript": job.key("transcribe")})
+    entry = ctx.cache.lookup(key)
+    cached = entry is not None
+    if entry is None:
+        segments = transcript.segments
+        request = TranslationRequest(
+            texts=tuple(s.text for s in segments), source=source, target=target,
+            spans=tuple((s.start_ms, s.end_ms) for s in segments), audio=job.entry("ingest") / "speech.wav",
+        )
+        translations = backend.translate(request)
+        if len(translations) != len(segments):
+            raise StageFailed(f"translate/{name}: returned {len(translations)} lines for {len(segments)}")
+        translated = tuple(dataclasses.replace(s, translation=t.strip()) for s, t in zip(segments, translations))
+        script = Script(source, target, ()).with_segments(translated)
+        with ctx.cache.publish(key) as work:
+            script.save(work / "script.json")
+        entry = ctx.cache.path(key)
+    script = Script.load(entry / "script.json")
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script)
+
+
+def choose_backend(ctx: Context, source: str, target: str) -> tuple[str, Translator]:
+    """The first preset backend that is usable here and supports the pair; else a ConfigError listing pairs."""
+    config = ctx.preset.translate
+    offered: list[str] = []
+    for name in config.backends:
+        if not registry.availability(registry.spec("mt", name))[0]:
+            continue
+        backend = ctx.backends.get("mt", name, config.options.get(name, {}))
+        if backend.supports(source, target):
+            return name, backend
+        offered.append(f"{name}: {_describe_pairs(backend.pairs())}")
+    available = "; ".join(offered) or "no translation backend is installed (see `dubkit backends`)"
+    raise ConfigError(f"no translation backend for {source} → {target} (available: {available})")
+
+
+def _describe_pairs(pairs: list[tuple[str, str]]) -> str:
+    targets: dict[str, list[str]] = {}
+    for source, target in pairs:
+        targets.setdefault(target, []).append(source)
+    parts = [f"{'any' if len(s) > 20 else ','.join(sorted(s))}→{t}" for t, s in sorted(targets.items())]
+    return " ".join(parts)
+
+
+def _from_script(job: Job, ctx: Context) -> Job:
+    """Resume from an edited script: its content is the stage's identity."""
+    path = job.episode.script
+    assert path is not None
+    script = Script.load(path)
+    target = languages.canonical(job.episode.target)
+    if not languages.same_language(script.target_language, target):
+        raise ConfigError(f"{path}: script is for {script.target_language}, not {target}")
+    digest = hashlib.sha256(script.to_json().encode()).hexdigest()
+    return job.with_artefact(NAME, Artefact(digest, path, True), script=script)
