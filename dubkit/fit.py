@@ -29,7 +29,7 @@ def slots(segments: Sequence[Segment], duration_ms: int, fit: FitConfig) -> list
     """The room of each line: from its source start to its source end plus borrowed silence."""
     out = []
     for index, segment in enumerate(segments):
-        following = segments[index + 1].start_ms if index + 1 < len(segments) else duration_ms
+        following = segments[index + 1].start_ms if index + 1 < len(segments) else duration_ms + fit.min_gap_ms
         limit = min(segment.end_ms + fit.max_borrow_ms, following - fit.min_gap_ms, duration_ms)
         limit = max(limit, min(segment.end_ms, following, duration_ms), segment.start_ms + 1)
         out.append(Slot(segment.start_ms, limit))
@@ -39,7 +39,7 @@ def slots(segments: Sequence[Segment], duration_ms: int, fit: FitConfig) -> list
 def speed_for(speech_ms: float, slot: Slot, max_speed: float) -> float:
     """The engine speaking rate that fits the slot, never slower than natural, at most max_speed."""
     need = speech_ms / max(slot.ms, 1)
-    return round(min(max(math.ceil(need * 100) / 100, 1.0), max_speed), 2)
+    return round(min(max(math.ceil(need * 100 - 1e-9) / 100, 1.0), max_speed), 2)
 
 
 def stretch_for(speech_ms: float, slot: Slot, max_stretch: float) -> float:
@@ -47,7 +47,7 @@ def stretch_for(speech_ms: float, slot: Slot, max_stretch: float) -> float:
     need = speech_ms / max(slot.ms, 1)
     if need <= 1.0:
         return 1.0
-    return round(min(math.ceil(need * 1000) / 1000, max_stretch), 3)
+    return round(min(math.ceil(need * 1000 - 1e-9) / 1000, max_stretch), 3)
 
 
 def overflow_ms(speech_ms: float, slot: Slot) -> int:

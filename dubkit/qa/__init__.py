@@ -1,0 +1,1 @@
+"""Quality checks: recognition error rates, sync metrics, side-by-side renders, reports."""

@@ -1,0 +1,149 @@
+"""Regroup ASR segments into sentence-like lines (Whisper segments cut sentences mid-way). Pure Python."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dubkit.script import Segment, Word
+
+SENTENCE_END = ".?!…。？！"
+CLAUSE_END = ",;:，、；："
+CLOSERS = "\"'”’»)]}）」』】"
+OPENERS = "¿¡([{«“‘（「『【"
+ABBREVIATIONS = frozenset("mr mrs ms dr prof st sr jr vs etc e.g i.e sra sr srta dra mme mlle".split())
+_NO_SPACE = (
+    (0x0E00, 0x0EFF),  # Thai, Lao
+    (0x1000, 0x109F),  # Myanmar
+    (0x1780, 0x17FF),  # Khmer
+    (0x3000, 0x30FF),  # CJK punctuation, Hiragana, Katakana
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+    (0xFF00, 0xFFEF),  # full-width forms
+)
+_PIECE = re.compile(r".+?(?:[.?!…。？！,;:，、；：]+[\"'”’»)\]}）」』】]*(?=\s|$)|[。？！，、；：]+|$)", re.S)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    """A word, or a piece of a segment that has no words; the atoms lines are made of."""
+
+    text: str
+    start_ms: int
+    end_ms: int
+    speaker: str
+    word: Word | None
+    confidence: float | None
+
+
+def merge_sentences(segments: Sequence[Segment], max_ms: int = 12000, pause_ms: int = 800) -> tuple[Segment, ...]:
+    """Regroup words into lines ending at sentence punctuation, pauses ≥ `pause_ms` or speaker changes.
+
+    Lines longer than `max_ms` are split at the best comma or pause. Ids are `L0001`… in time order.
+    """
+    units = [unit for segment in sorted(segments, key=lambda s: s.start_ms) for unit in _units(segment)]
+    lines: list[list[_Unit]] = []
+    current: list[_Unit] = []
+    for unit in units:
+        if current and (unit.speaker != current[-1].speaker or unit.start_ms - current[-1].end_ms >= pause_ms):
+            lines.append(current)
+            current = []
+        current.append(unit)
+        if ends_sentence(unit.text):
+            lines.append(current)
+            current = []
+    if current:
+        lines.append(current)
+    pieces = [piece for line in lines for piece in _split_long(line, max_ms)]
+    return tuple(_segment(f"L{index:04d}", piece) for index, piece in enumerate(pieces, start=1))
+
+
+def ends_sentence(text: str) -> bool:
+    """True if `text` ends with sentence-final punctuation (not an abbreviation like `Mr.`)."""
+    core = text.rstrip(CLOSERS + " ")
+    if not core or core[-1] not in SENTENCE_END:
+        return False
+    if core.endswith(".") and not core.endswith(".."):
+        token = core.split()[-1].lstrip(OPENERS).lower()
+        return token[:-1] not in ABBREVIATIONS and not re.fullmatch(r"(\w\.)+", token)
+    return True
+
+
+def join_words(parts: Sequence[str]) -> str:
+    """Join word texts with single spaces, except around CJK/Thai characters and inside punctuation."""
+    out = ""
+    for part in (p.strip() for p in parts):
+        if not part:
+            continue
+        if out and _needs_space(out[-1], part[0]):
+            out += " "
+        out += part
+    return out
+
+
+def _needs_space(left: str, right: str) -> bool:
+    if _no_space_script(left) or _no_space_script(right):
+        return False
+    return right not in SENTENCE_END + CLAUSE_END + CLOSERS + "%" and left not in OPENERS
+
+
+def _no_space_script(char: str) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in _NO_SPACE)
+
+
+def _units(segment: Segment) -> list[_Unit]:
+    if segment.words:
+        return [
+            _Unit(w.text.strip(), w.start_ms, w.end_ms, segment.speaker, w, w.probability)
+            for w in segment.words
+            if w.text.strip()
+        ]
+    return _text_units(segment)
+
+
+def _text_units(segment: Segment) -> list[_Unit]:
+    """Split a word-less segment at sentence/clause punctuation; times interpolated by character count."""
+    pieces = [m.group(0).strip() for m in _PIECE.finditer(segment.text) if m.group(0).strip()]
+    total = sum(len(p) for p in pieces) or 1
+    units, done = [], 0
+    for piece in pieces:
+        start = segment.start_ms + segment.duration_ms * done // total
+        done += len(piece)
+        end = segment.start_ms + segment.duration_ms * done // total
+        units.append(_Unit(piece, start, end, segment.speaker, None, segment.confidence))
+    return units
+
+
+def _split_long(line: list[_Unit], max_ms: int) -> list[list[_Unit]]:
+    """Recursively split a line longer than `max_ms` at its best break."""
+    if len(line) < 2 or line[-1].end_ms - line[0].start_ms <= max_ms:
+        return [line]
+    cut = max(range(1, len(line)), key=lambda i: _break_score(line, i))
+    return _split_long(line[:cut], max_ms) + _split_long(line[cut:], max_ms)
+
+
+def _break_score(line: list[_Unit], cut: int) -> float:
+    """How good a break before `line[cut]` is: clause punctuation, a pause, and balance of the halves."""
+    left, right = line[cut - 1], line[cut]
+    total = max(1, line[-1].end_ms - line[0].start_ms)
+    balance = min(left.end_ms - line[0].start_ms, line[-1].end_ms - right.start_ms) / total
+    punctuation = 1500 if left.text.rstrip(CLOSERS)[-1:] in CLAUSE_END else 0
+    return punctuation + min(1000, right.start_ms - left.end_ms) + 2000 * balance
+
+
+def _segment(line_id: str, units: list[_Unit]) -> Segment:
+    start, end = units[0].start_ms, max(u.end_ms for u in units)
+    words = tuple(u.word for u in units if u.word is not None)
+    scores = [u.confidence for u in units if u.confidence is not None]
+    return Segment(
+        id=line_id,
+        start_ms=start,
+        end_ms=max(end, start + 1),
+        text=join_words([u.text for u in units]),
+        speaker=units[0].speaker,
+        words=words,
+        confidence=round(sum(scores) / len(scores), 4) if scores else None,
+    )

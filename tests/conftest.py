@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MEDIA = REPO.parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def shared_media() -> Path:
+    if not SHARED_MEDIA.is_dir():
+        pytest.skip(f"real recordings not found at {SHARED_MEDIA}")
+    return SHARED_MEDIA

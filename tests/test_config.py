@@ -1,0 +1,49 @@
+import pytest
+
+from dubkit import registry
+from dubkit.config import load_preset
+from dubkit.errors import ConfigError
+from dubkit.languages import canonical, iso639_2
+
+
+def test_default_preset_loads():
+    preset = load_preset()
+    assert preset.name == "default"
+    assert preset.transcribe.backend == "faster-whisper"
+    assert preset.synthesize.fit.max_stretch <= 1.25
+    assert preset.render.target_lufs == -16.0
+
+
+def test_unknown_key_names_file_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[synthesize.fit]\nmax_strech = 1.2\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml.*synthesize\.fit\.max_strech"):
+        load_preset(str(path))
+
+
+def test_unknown_preset_lists_known():
+    with pytest.raises(ConfigError, match="default"):
+        load_preset("no-such-preset")
+
+
+def test_unknown_backend_option_is_config_error():
+    with pytest.raises(ConfigError, match="beam_sise"):
+        registry.check_options(registry.spec("asr", "faster-whisper"), {"beam_sise": 3}, "p.toml")
+
+
+def test_unknown_backend_name():
+    with pytest.raises(ConfigError, match="known"):
+        registry.spec("tts", "nope")
+
+
+@pytest.mark.parametrize(("tag", "canon", "iso"), [("es", "es", "spa"), ("PT-br", "pt-BR", "por"),
+                                                    ("fr", "fr", "fre"), ("zh-hans", "zh-Hans", "chi")])
+def test_language_codes(tag, canon, iso):
+    assert canonical(tag) == canon
+    assert iso639_2(tag) == iso
+
+
+@pytest.mark.parametrize("tag", ["xx", "klingon", "", "e"])
+def test_unknown_language(tag):
+    with pytest.raises(ConfigError, match="unknown language code"):
+        canonical(tag)
