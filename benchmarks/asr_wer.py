@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import csv
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from dubkit.audio import write_wav  # noqa: E402
 from dubkit.backends.asr_faster_whisper import FasterWhisperTranscriber  # noqa: E402
 from dubkit.qa.wer import word_error_rate  # noqa: E402
 
@@ -67,10 +70,13 @@ def main() -> int:
     audio_s = compute_s = 0.0
     fleurs_wers: list[float] = []
     jfk_wer = float("nan")
+    scratch = Path(tempfile.mkdtemp(prefix="asr_wer."))
     for name, path, reference in cases(args.media):
         samples = decode(path)
+        wav = scratch / f"{name}.wav"
+        write_wav(wav, samples, RATE)
         started = time.perf_counter()
-        transcript = transcriber.transcribe(samples, language="en")
+        transcript = transcriber.transcribe(wav, language="en")
         elapsed = time.perf_counter() - started
         audio_s, compute_s = audio_s + len(samples) / RATE, compute_s + elapsed
         hypothesis = " ".join(s.text for s in transcript.segments)
@@ -81,6 +87,7 @@ def main() -> int:
         else:
             fleurs_wers.append(wer)
 
+    shutil.rmtree(scratch, ignore_errors=True)
     fleurs_mean = statistics.fmean(fleurs_wers) if fleurs_wers else float("nan")
     print(f"\nWER jfk: {jfk_wer:.1%}")
     print(f"WER FLEURS en mean ({len(fleurs_wers)} clips): {fleurs_mean:.1%}")

@@ -32,6 +32,9 @@ def reported(command: Callable[..., Any]) -> Callable[..., Any]:
         except OSError as exc:
             cause = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
             _fail(f"{exc.filename or 'output'}: {cause}", 1)
+        except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback in the log
+            log.debug("internal error", exc_info=True)
+            _fail(f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)", 70)
 
     return wrapper
 

@@ -65,8 +65,8 @@ def input_args(path: Path, demuxer: str = "", pre: Sequence[str] = ()) -> list[s
     return [*ONLY_FILES, *pre, *forced, "-i", file_url(path)]
 
 
-def run(args: Sequence[str], path: Path, stdout: bool = False) -> subprocess.CompletedProcess[bytes]:
-    """Run ffmpeg with *args*; a failure becomes a MediaError about *path* with a short cause."""
+def run(args: Sequence[str], path: Path) -> subprocess.CompletedProcess[bytes]:
+    """Run ffmpeg with *args* (stdout and stderr captured); a failure becomes a MediaError about *path*."""
     argv = [executable(), *BASE_ARGS, *args]
     log.debug("ffmpeg %s", " ".join(argv[1:]))
     try:
@@ -76,8 +76,6 @@ def run(args: Sequence[str], path: Path, stdout: bool = False) -> subprocess.Com
     if proc.returncode != 0:
         stderr = proc.stderr.decode("utf-8", "replace")
         raise MediaError(path, cause_of(stderr), stderr)
-    if not stdout:
-        proc.stdout = b""
     return proc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from collections.abc import Mapping
@@ -45,6 +46,7 @@ class Result:
             "stages": {name: {"cached": r.cached, "seconds": round(r.seconds, 3)} for name, r in self.stages.items()},
             "lines": {"total": len(self.job.script.segments) if self.job.script else 0, "synthesized": synthesized,
                       "cached": len(lines) - synthesized, "overflow": sum(line.overflow for line in lines)},
+            "fits": [dataclasses.asdict(line) for line in lines],
         }
 
 
@@ -81,9 +83,13 @@ def publish(job: Job, outdir: Path) -> dict[str, Path]:
 
 
 def _checked(episode: Episode) -> Episode:
-    languages.canonical(episode.target)
-    if episode.source:
-        languages.canonical(episode.source)
+    """Fail fast, naming the input, on a language code nobody can dub."""
+    try:
+        languages.canonical(episode.target)
+        if episode.source:
+            languages.canonical(episode.source)
+    except ConfigError as exc:
+        raise ConfigError(f"{episode.media}: {exc}") from None
     return episode
 
 

@@ -1,0 +1,344 @@
+"""Media I/O: the only module that opens containers (PyAV) or runs ffmpeg (through `dubkit.ffmpeg`).
+
+Every input is probed first and must be a local file in a whitelisted container format; outputs
+are written to a temporary sibling and renamed. Failures raise `MediaError(path, cause)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dubkit import ffmpeg
+from dubkit.errors import MediaError
+
+log = logging.getLogger(__name__)
+
+# PyAV/libavformat format name → the demuxer ffmpeg is told to use (nothing else is opened).
+CONTAINERS = {
+    "mov,mp4,m4a,3gp,3g2,mj2": "mov", "matroska,webm": "matroska", "avi": "avi", "mpeg": "mpeg",
+    "mpegts": "mpegts", "flac": "flac", "ogg": "ogg", "wav": "wav", "mp3": "mp3", "aac": "aac",
+}
+IMAGES = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe"}
+# Formats whose declared duration comes from an index/header, so a shorter payload means truncation.
+_INDEXED = {"mov", "matroska", "avi", "wav", "flac"}
+_MAGIC = (b"ftyp", b"\x1aE\xdf\xa3", b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
+_PLAYLIST = re.compile(rb"#EXTM3U|#EXT-X-|ffconcat|\[playlist\]|<smil", re.IGNORECASE)
+_AUDIO_OUT = ("-c:a", "aac", "-b:a", "192k", "-ar", "48000")
+_X264 = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What `probe` learns about a file. Absent streams leave their fields at 0 / ""."""
+
+    path: Path
+    format_name: str
+    duration_s: float
+    has_audio: bool
+    has_video: bool
+    width: int = 0
+    height: int = 0
+    fps: float = 0.0
+    video_codec: str = ""
+    audio_codec: str = ""
+    sample_rate: int = 0
+    channels: int = 0
+    rotation: int = 0
+
+    @property
+    def demuxer(self) -> str:
+        return CONTAINERS.get(self.format_name, "image2" if self.format_name in IMAGES else "")
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 measurement: integrated loudness (LUFS), true peak (dBTP), loudness range (LU)."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+    loudness_range_lu: float
+
+
+def probe(path: Path, allow_image: bool = False) -> MediaInfo:
+    """Read the container header with PyAV (no full decode); refuse non-whitelisted or truncated files."""
+    import av
+
+    path = Path(path).resolve()
+    _sniff(path)
+    try:
+        container = av.open(ffmpeg.file_url(path), options={"protocol_whitelist": "file"})
+    except FileNotFoundError:
+        raise MediaError(path, "file not found") from None
+    except (av.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise MediaError(path, _open_cause(path), str(exc)) from None
+    with container:
+        name = container.format.name
+        if name not in CONTAINERS and not (allow_image and name in IMAGES):
+            raise MediaError(path, f"not a supported media file (format {name!r} refused)")
+        try:
+            info = _describe(path, container)
+            if name in CONTAINERS and CONTAINERS[name] in _INDEXED:
+                _check_tail(path, container, info.duration_s)
+        except av.FFmpegError as exc:
+            raise MediaError(path, "truncated or corrupt", str(exc)) from None
+    return info
+
+
+def _sniff(path: Path) -> None:
+    """Cheap checks before libavformat touches the file: existence, emptiness, text playlists."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(1024)
+    except FileNotFoundError:
+        raise MediaError(path, "file not found") from None
+    except IsADirectoryError:
+        raise MediaError(path, "is a directory, not a media file") from None
+    except OSError as exc:
+        raise MediaError(path, exc.strerror or str(exc)) from None
+    if not head:
+        raise MediaError(path, "empty file")
+    if _PLAYLIST.search(head.lstrip(b"\xef\xbb\xbf \t\r\n")[:64]):
+        raise MediaError(path, "a playlist, not a media file (refused)")
+
+
+def _open_cause(path: Path) -> str:
+    with open(path, "rb") as handle:
+        head = handle.read(16)
+    looks_like_media = any(magic in head for magic in _MAGIC) or head[:1] == b"G"
+    return "truncated or corrupt" if looks_like_media else "not a media file"
+
+
+def _describe(path: Path, container: object) -> MediaInfo:
+    video = next(iter(container.streams.video), None)  # type: ignore[attr-defined]
+    audio = next(iter(container.streams.audio), None)  # type: ignore[attr-defined]
+    fields: dict[str, object] = {}
+    if video is not None:
+        rate = video.average_rate or video.guessed_rate or 0
+        first = next(container.decode(video), None)  # type: ignore[attr-defined]
+        fields.update(width=video.codec_context.width, height=video.codec_context.height, fps=float(rate),
+                      video_codec=video.codec_context.name, rotation=int(first.rotation) if first else 0)
+    if audio is not None:
+        fields.update(audio_codec=audio.codec_context.name, sample_rate=audio.codec_context.sample_rate,
+                      channels=audio.codec_context.layout.nb_channels)
+    return MediaInfo(path=path, format_name=container.format.name,  # type: ignore[attr-defined]
+                     duration_s=_duration(container), has_audio=audio is not None, has_video=video is not None,
+                     **fields)  # type: ignore[arg-type]
+
+
+def _duration(container: object) -> float:
+    if container.duration:  # type: ignore[attr-defined]
+        return container.duration / 1_000_000  # type: ignore[attr-defined]
+    spans = [float(s.duration * s.time_base) for s in container.streams if s.duration]  # type: ignore[attr-defined]
+    return max(spans, default=0.0)
+
+
+def _check_tail(path: Path, container: object, duration_s: float) -> None:
+    """Demux the last ~2 s: a container that declares more than its data holds is truncated."""
+    if duration_s <= 0:
+        return
+    start = (container.start_time or 0) / 1_000_000  # type: ignore[attr-defined]
+    end = start + duration_s
+    container.seek(int(max(start, end - 2.0) * 1_000_000), backward=True)  # type: ignore[attr-defined]
+    reached = start
+    for packet in container.demux():  # type: ignore[attr-defined]
+        if packet.pts is not None and packet.time_base is not None:
+            reached = max(reached, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+    if reached < end - max(0.5, 0.02 * duration_s):
+        raise MediaError(path, f"truncated or corrupt (data ends at {reached:.2f} s of {duration_s:.2f} s)")
+
+
+def _input(path: Path, *, need: str = "", allow_image: bool = False, pre: Sequence[str] = ()) -> tuple[MediaInfo, list[str]]:
+    """Probe *path* and return it with the ffmpeg arguments that open it; *need* is "audio" or "video"."""
+    info = probe(path, allow_image=allow_image)
+    if need == "audio" and not info.has_audio:
+        raise MediaError(info.path, "no audio stream")
+    if need == "video" and not info.has_video:
+        raise MediaError(info.path, "no video stream")
+    return info, ffmpeg.input_args(info.path, info.demuxer, pre)
+
+
+def extract_audio(src: Path, out_wav: Path, rate: int = 16000, channels: int = 1) -> Path:
+    """First audio stream → 16-bit WAV, aligned to the container's time zero (leading gaps filled)."""
+    _, args = _input(src, need="audio")
+    with ffmpeg.output(out_wav) as tmp:
+        ffmpeg.run([*args, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _resample(rate), "-ac", str(channels),
+                    "-c:a", "pcm_s16le", *ffmpeg.output_args(tmp, "wav")], Path(src))
+    return Path(out_wav)
+
+
+def decode_audio(path: Path, rate: int, channels: int) -> np.ndarray:
+    """Decode the first audio stream to float32: shape (n,) when mono, (n, channels) otherwise."""
+    _, args = _input(path, need="audio")
+    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", _resample(rate), "-ac", str(channels),
+                       "-f", "f32le", "-protocol_whitelist", "pipe", "pipe:1"], Path(path))
+    samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
+    return samples if channels == 1 else samples.reshape(-1, channels)
+
+
+def _resample(rate: int) -> str:
+    return f"aresample={int(rate)}:async=1:first_pts=0"
+
+
+def time_stretch(src_wav: Path, out_wav: Path, factor: float) -> Path:
+    """Rubberband time stretch keeping pitch; factor > 1 = faster/shorter. Length is exactly n / factor."""
+    if not 0.25 <= factor <= 4.0:
+        raise ValueError(f"stretch factor {factor} outside 0.25..4")
+    info, args = _input(src_wav, need="audio")
+    samples = round(info.duration_s * info.sample_rate / factor)
+    chain = (f"rubberband=tempo={factor:.6f}:pitch=1:transients=smooth:window=standard:pitchq=quality,"
+             f"apad=whole_len={samples},atrim=end_sample={samples}")
+    with ffmpeg.output(out_wav) as tmp:
+        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le",
+                    *ffmpeg.output_args(tmp, "wav")], Path(src_wav))
+    return Path(out_wav)
+
+
+def measure_loudness(wav: Path) -> Loudness:
+    """EBU R128 integrated loudness, true peak and loudness range (ffmpeg's ebur128 summary)."""
+    _, args = _input(wav, need="audio")
+    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
+                      Path(wav))
+    summary = proc.stderr.decode("utf-8", "replace").rpartition("Summary:")[2]
+    values = {key: re.search(rf"{key}:\s*(-?inf|-?[\d.]+)", summary, flags=re.IGNORECASE) for key in ("I", "LRA", "Peak")}
+    if not all(values.values()):
+        raise MediaError(Path(wav), "could not measure loudness", proc.stderr.decode("utf-8", "replace"))
+    number = {key: float(match.group(1)) for key, match in values.items() if match}
+    return Loudness(number["I"], number["Peak"], number["LRA"])
+
+
+def normalize_loudness(src_wav: Path, out_wav: Path, target_lufs: float = -16.0,
+                       true_peak_dbtp: float = -1.5) -> Loudness:
+    """Two-pass linear loudnorm to *target_lufs* with true peak ≤ *true_peak_dbtp*; 48 kHz WAV out.
+
+    Falls back to gain + 4x-oversampled limiter when linear mode is refused; the result is measured
+    and returned, and a MediaError is raised when it misses the target by more than 0.5 LU.
+    """
+    info, args = _input(src_wav, need="audio")
+    first = _loudnorm_json(args, src_wav, f"loudnorm=I={target_lufs}:TP={true_peak_dbtp}:LRA=50:print_format=json")
+    if float(first["input_i"]) <= -70.0:
+        raise MediaError(info.path, "silent audio: cannot normalize loudness")
+    measured = (f"measured_I={first['input_i']}:measured_TP={first['input_tp']}:measured_LRA={first['input_lra']}"
+                f":measured_thresh={first['input_thresh']}:offset={first['target_offset']}")
+    lra = min(50.0, max(7.0, float(first["input_lra"]) + 1.0))
+    chain = (f"loudnorm=I={target_lufs}:TP={true_peak_dbtp}:LRA={lra}:{measured}:linear=true:print_format=json,"
+             "aresample=48000")
+    with ffmpeg.output(out_wav) as tmp:
+        proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le",
+                           *ffmpeg.output_args(tmp, "wav")], info.path)
+        mode = _last_json(proc.stderr, info.path).get("normalization_type", "")
+        result = measure_loudness(tmp)
+        if mode != "linear" or not _on_target(result, target_lufs, true_peak_dbtp):
+            log.info("%s: loudnorm %s mode gave %s; using gain + limiter", info.path.name, mode, result)
+            result = _gain_and_limit(args, info.path, tmp, float(first["input_i"]), target_lufs, true_peak_dbtp)
+        if not _on_target(result, target_lufs, true_peak_dbtp):
+            raise MediaError(info.path, f"loudness normalization missed the target ({result})")
+    return result
+
+
+def _on_target(result: Loudness, target_lufs: float, true_peak_dbtp: float) -> bool:
+    return abs(result.integrated_lufs - target_lufs) <= 0.5 and result.true_peak_dbtp <= true_peak_dbtp
+
+
+def _gain_and_limit(args: list[str], path: Path, tmp: Path, input_lufs: float, target: float,
+                    peak: float) -> Loudness:
+    """Static gain then a true-peak-safe limiter (at 192 kHz); one correction pass for the limiter's loss."""
+    gain = target - input_lufs
+    result = Loudness(input_lufs, 0.0, 0.0)
+    for _ in range(3):
+        limit = 10 ** ((peak - 0.3) / 20)
+        chain = (f"aresample=192000,volume={gain:.3f}dB,alimiter=limit={limit:.5f}:attack=1:release=50:level=false,"
+                 "aresample=48000")
+        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le", *ffmpeg.output_args(tmp, "wav")], path)
+        result = measure_loudness(tmp)
+        if _on_target(result, target, peak):
+            break
+        gain += target - result.integrated_lufs
+    return result
+
+
+def _loudnorm_json(args: list[str], path: Path, chain: str) -> dict[str, str]:
+    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-f", "null", "-"], path)
+    return _last_json(proc.stderr, path)
+
+
+def _last_json(stderr: bytes, path: Path) -> dict[str, str]:
+    text = stderr.decode("utf-8", "replace")
+    start = text.rfind("{")
+    try:
+        return dict(json.loads(text[start:text.rfind("}") + 1]))
+    except ValueError:
+        raise MediaError(path, "could not read loudnorm measurement", text) from None
+
+
+def mux(video_src: Path, audio_wav: Path, out: Path, language: str, duration_s: float | None = None) -> Path:
+    """MP4 with *video_src*'s first video stream copied untouched and *audio_wav* as AAC 48 kHz 192k.
+
+    *language* is an ISO 639-2 code (e.g. "spa"). The audio is padded/trimmed to *duration_s*
+    (default: the source's duration); an audio-only source gives an audio-only MP4.
+    """
+    if not re.fullmatch(r"[a-z]{3}", language):
+        raise ValueError(f"language must be an ISO 639-2 code such as 'spa', not {language!r}")
+    video, video_args = _input(video_src)
+    _, audio_args = _input(audio_wav, need="audio")
+    total = video.duration_s if duration_s is None else float(duration_s)
+    maps = ["-map", "0:v:0", "-c:v", "copy"] if video.has_video else []
+    if video.has_video and total < video.duration_s - 1e-3:
+        maps += ["-t", f"{total:.6f}"]
+    chain = f"{_resample(48000)},apad=whole_dur={total:.6f},atrim=end={total:.6f}"
+    with ffmpeg.output(out) as tmp:
+        ffmpeg.run([*video_args, *audio_args, *maps, "-map", "1:a:0", "-af", chain, *_AUDIO_OUT,
+                    "-metadata:s:a:0", f"language={language}", "-movflags", "+faststart",
+                    *ffmpeg.output_args(tmp, "mp4")], video.path)
+    return Path(out)
+
+
+def still_video(image: Path, audio: Path, out: Path, fps: int = 25, size: tuple[int, int] | None = None) -> Path:
+    """An H.264 + AAC MP4 showing *image* for the whole length of *audio*."""
+    _, image_args = _input(image, allow_image=True,
+                           pre=("-loop", "1", "-framerate", str(fps), "-pattern_type", "none"))
+    sound, audio_args = _input(audio, need="audio")
+    width, height = size or (-2, -2)
+    scale = f"scale={width}:{height}" if size else "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    with ffmpeg.output(out) as tmp:
+        ffmpeg.run([*image_args, *audio_args, "-map", "0:v:0", "-map", "1:a:0", "-vf", f"{scale},setsar=1",
+                    *_X264, "-tune", "stillimage", "-r", str(fps), "-af", _resample(48000), *_AUDIO_OUT,
+                    "-t", f"{sound.duration_s:.6f}", "-movflags", "+faststart",
+                    *ffmpeg.output_args(tmp, "mp4")], Path(image))
+    return Path(out)
+
+
+def concat(inputs: Sequence[Path], out: Path, width: int, height: int, fps: float = 25.0) -> Path:
+    """Join clips into one H.264 + AAC (48 kHz stereo) MP4, each scaled and padded to width x height."""
+    if not inputs:
+        raise ValueError("concat needs at least one input")
+    args: list[str] = []
+    parts: list[str] = []
+    for index, path in enumerate(inputs):
+        info, clip_args = _input(path, need="video")
+        args += clip_args
+        parts.append(_concat_part(index, info, width, height, fps))
+    labels = "".join(f"[v{i}][a{i}]" for i in range(len(inputs)))
+    graph = ";".join(parts) + f";{labels}concat=n={len(inputs)}:v=1:a=1[v][a]"
+    with ffmpeg.output(out) as tmp:
+        ffmpeg.run([*args, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *_X264, *_AUDIO_OUT,
+                    "-movflags", "+faststart", *ffmpeg.output_args(tmp, "mp4")], Path(out))
+    return Path(out)
+
+
+def _concat_part(index: int, info: MediaInfo, width: int, height: int, fps: float) -> str:
+    """Filter chains giving clip *index* a common size/rate and an audio track of the same length."""
+    span = f"{info.duration_s:.6f}"
+    video = (f"[{index}:v:0]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p,"
+             f"trim=end={span},setpts=PTS-STARTPTS[v{index}]")
+    source = f"[{index}:a:0]{_resample(48000)}" if info.has_audio else f"aevalsrc=0:s=48000:d={span}"
+    audio = (f"{source},aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={span},"
+             f"atrim=end={span},asetpts=PTS-STARTPTS[a{index}]")
+    return f"{video};{audio}"

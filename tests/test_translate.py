@@ -1,0 +1,102 @@
+"""`dubkit translate` end to end on a real clip, with the real embedded models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.clitools import cache_is_whole, dubkit, summary
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, shared_media):
+    clip = shared_media / "video" / "talking_heads" / "face_1.mp4"
+    work = tmp_path_factory.mktemp("dub")
+    done = dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "out", "--json", cache=work / "cache")
+    return clip, work, summary(done)
+
+
+def test_outputs_are_written(first_run):
+    clip, work, result = first_run
+    assert result["output"] == str(work / "out" / "face_1.es.mp4")
+    assert result["subtitles"] == str(work / "out" / "face_1.es.srt")
+    assert result["script"] == str(work / "out" / "face_1.es.script.json")
+    assert all(not stage["cached"] for stage in result["stages"].values())
+    assert set(result["stages"]) == {"ingest", "transcribe", "translate", "synthesize", "render"}
+    lines = result["lines"]
+    assert lines["total"] >= 1 and lines["synthesized"] == lines["total"] and lines["cached"] == 0
+
+
+def test_video_untouched_audio_tagged_duration_kept(first_run):
+    import av
+
+    from dubkit import media
+
+    clip, _, result = first_run
+    source, dubbed = media.probe(clip), media.probe(Path(result["output"]))
+    assert abs(dubbed.duration_s - source.duration_s) <= 1.0 / source.fps
+    with av.open(str(clip)) as a, av.open(result["output"]) as b:
+        original = [bytes(p) for p in a.demux(a.streams.video[0]) if p.size]
+        copied = [bytes(p) for p in b.demux(b.streams.video[0]) if p.size]
+        assert original == copied
+        assert b.streams.audio[0].language == "spa"
+
+
+def test_lines_start_on_time_and_stretch_is_bounded(first_run):
+    _, _, result = first_run
+    script = {s["id"]: s for s in json.loads(Path(result["script"]).read_text())["segments"]}
+    for fit in result["fits"]:
+        assert abs(fit["start_ms"] - script[fit["id"]]["start_ms"]) <= 150
+        assert 1.0 <= fit["stretch"] <= 1.25
+        assert 1.0 <= fit["speed"] <= 1.15
+    assert result["lines"]["overflow"] == sum(f["overflow_ms"] > 0 for f in result["fits"])
+
+
+def test_script_and_subtitles_hold_the_translation(first_run):
+    import pysubs2
+
+    _, _, result = first_run
+    script = json.loads(Path(result["script"]).read_text())
+    assert script["source_language"] == "en" and script["target_language"] == "es"
+    assert all(s["translation"] and s["voice"] for s in script["segments"])
+    cues = pysubs2.load(result["subtitles"])
+    assert [c.plaintext for c in cues] == [s["translation"] for s in script["segments"]]
+
+
+def test_unchanged_rerun_is_all_cached(first_run):
+    clip, work, _ = first_run
+    again = summary(dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "out2", "--json",
+                           cache=work / "cache"))
+    assert all(stage["cached"] for stage in again["stages"].values())
+    assert again["lines"]["synthesized"] == 0
+    assert Path(again["output"]).read_bytes() == (work / "out" / "face_1.es.mp4").read_bytes()
+
+
+def test_editing_one_line_resynthesizes_exactly_that_line(first_run):
+    clip, work, _ = first_run
+    stop = summary(dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "edit", "--until",
+                          "translate", "--json", cache=work / "cache"))
+    assert set(stop["stages"]) == {"ingest", "transcribe", "translate"} and stop["output"] is None
+    script = json.loads(Path(stop["script"]).read_text())
+    script["segments"][0]["translation"] = "Esta es una frase nueva, corregida por el equipo."
+    edited = work / "edited.json"
+    edited.write_text(json.dumps(script, ensure_ascii=False))
+    redo = summary(dubkit("translate", clip, "--to", "es", "--script", edited, "-o", work / "edit", "--json",
+                          cache=work / "cache"))
+    assert redo["lines"]["synthesized"] == 1
+    assert redo["stages"]["ingest"]["cached"]
+    assert not redo["stages"]["synthesize"]["cached"]
+    assert cache_is_whole(work / "cache")
+
+
+def test_backends_and_cache_info(first_run):
+    _, work, _ = first_run
+    rows = json.loads(dubkit("backends", "--json", cache=work / "cache").stdout)
+    usable = {(r["kind"], r["name"]) for r in rows if r["usable"]}
+    assert {("asr", "faster-whisper"), ("mt", "apertium"), ("tts", "kokoro")} <= usable
+    info = json.loads(dubkit("cache", "info", "--json", cache=work / "cache").stdout)
+    assert info["stages"]["tts"]["entries"] >= 1
