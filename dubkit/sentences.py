@@ -12,7 +12,9 @@ SENTENCE_END = ".?!…。？！"
 CLAUSE_END = ",;:，、；："
 CLOSERS = "\"'”’»)]}）」』】"
 OPENERS = "¿¡([{«“‘（「『【"
-ABBREVIATIONS = frozenset("mr mrs ms dr prof st sr jr vs etc e.g i.e sra sr srta dra mme mlle".split())
+ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "sra", "srta", "dra"}
+)
 _NO_SPACE = (
     (0x0E00, 0x0EFF),  # Thai, Lao
     (0x1000, 0x109F),  # Myanmar

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -34,13 +34,8 @@ def media_wav(relative: str, directory: Path) -> Path:
     return out
 
 
-def fleurs_reference(audio: str, column: str) -> str:
-    with open(MEDIA / "audio" / "fleurs" / "manifest.tsv", encoding="utf-8") as handle:
-        return next(row[column] for row in csv.DictReader(handle, delimiter="\t") if row["audio"] == audio)
-
-
 @pytest.fixture(scope="module")
-def base() -> FasterWhisperTranscriber:
+def base() -> Iterator[FasterWhisperTranscriber]:
     transcriber = FasterWhisperTranscriber()
     transcriber.load()
     yield transcriber
@@ -171,7 +166,9 @@ def test_whisper_base_is_assembled_once_and_race_safe(tmp_path: Path, monkeypatc
 
 @pytest.mark.slow
 def test_jfk_wer_at_most_ten_percent(jfk) -> None:
-    reference = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    reference = (
+        "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    )
     hypothesis = " ".join(s.text for s in jfk.segments)
     assert word_error_rate(reference, hypothesis, "en") <= 0.10
     assert jfk.language == "en"
@@ -220,7 +217,7 @@ def test_speech_translator_translates_each_span(tmp_path: Path) -> None:
     request = TranslationRequest(texts=("uno", "dos"), source="es", target="en", spans=spans, audio=episode)
     lines = translator.translate(request)
     translator.close()
-    assert len(lines) == 2
-    for line, audio in zip(lines, ("fleurs-es-003.ogg", "fleurs-es-006.ogg")):
-        assert word_error_rate(fleurs_reference(audio, "ref_eng"), line, "en") < 0.6, line
-    assert "earth" in lines[0].lower() and "luna" in lines[1].lower()
+    assert len(lines) == 2, lines
+    first_line, second_line = (line.lower() for line in lines)
+    assert "earth" in first_line and "mov" in first_line and "tierra" not in first_line, lines
+    assert "luna" in second_line and "tribute" in second_line and "luna" not in first_line, lines

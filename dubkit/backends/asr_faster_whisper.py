@@ -24,16 +24,18 @@ BACKEND = "asr/faster-whisper"
 INSTALL = "pip install faster-whisper"
 SAMPLE_RATE = 16_000
 EMBEDDED = ("embedded:base", "embedded:tiny.en")
-HUB_SIZES = (
+_HUB_SIZES = (
     "tiny tiny.en base base.en small small.en medium medium.en large-v1 large-v2 large-v3 large "
     "distil-large-v2 distil-medium.en distil-small.en distil-large-v3 distil-large-v3.5 large-v3-turbo turbo"
-).split()
+)
 # Whisper's 99 languages (as Whisper spells them: "jw" is Javanese).
-WHISPER_LANGUAGES = tuple(
+_LANGUAGES = (
     "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr "
     "ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa "
-    "pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh".split()
+    "pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh"
 )
+HUB_SIZES = tuple(_HUB_SIZES.split())
+WHISPER_LANGUAGES = tuple(_LANGUAGES.split())
 _ALIASES = {"jv": "jw", "iw": "he", "nb": "no", "fil": "tl", "in": "id", "ji": "yi", "cmn": "zh", "mo": "ro"}
 _TO_BCP47 = {"jw": "jv"}
 
@@ -117,10 +119,14 @@ class FasterWhisperTranscriber:
             raise BackendUnavailable(BACKEND, "faster-whisper is not installed", INSTALL) from None
         path = self._model_path()
         try:
-            self._whisper = WhisperModel(path, device=self.device, compute_type=self.compute_type, cpu_threads=self.cpu_threads)
+            self._whisper = WhisperModel(
+                path, device=self.device, compute_type=self.compute_type, cpu_threads=self.cpu_threads
+            )
         except (RuntimeError, ValueError, OSError) as exc:
             where = f"{self.device}/{self.compute_type}"
-            raise BackendUnavailable(BACKEND, f"cannot load Whisper model {self.model!r} on {where} ({_one_line(exc)})") from None
+            raise BackendUnavailable(
+                BACKEND, f"cannot load Whisper model {self.model!r} on {where} ({_one_line(exc)})"
+            ) from None
         log.info("loaded Whisper %s (%s) on %s/%s", self.model, path, self.device, self.compute_type)
 
     def close(self) -> None:
@@ -137,7 +143,9 @@ class FasterWhisperTranscriber:
     def _run(self, audio: Path | np.ndarray, language: str | None, task: str) -> Transcript:
         code = whisper_language(language) if language else None
         if self.english_only and (task == "translate" or code not in (None, "en")):
-            raise ConfigError(f"Whisper model {self.model!r} is English-only: cannot {task} {language or 'other languages'}")
+            raise ConfigError(
+                f"Whisper model {self.model!r} is English-only: cannot {task} {language or 'other languages'}"
+            )
         samples = load_audio(audio)
         self.load()
         words = task == "transcribe"
@@ -182,7 +190,9 @@ def _local_dir(model: str) -> Path | None:
     if model in HUB_SIZES or re.fullmatch(r"[\w.-]+/[\w.-]+", model):
         return None
     raise BackendUnavailable(
-        BACKEND, f"Whisper model {model!r} not found (not a directory, not a hub name)", "pass a CTranslate2 model directory"
+        BACKEND,
+        f"Whisper model {model!r} not found (not a directory, not a hub name)",
+        "pass a CTranslate2 model directory",
     )
 
 
@@ -203,7 +213,9 @@ def _hub_path(model: str) -> str:
         except Exception as exc:  # noqa: BLE001 - network, auth, unknown repo: all mean "unavailable"
             cause = f"not cached and the download failed: {_one_line(exc)}"
     raise BackendUnavailable(
-        BACKEND, f"Whisper model {model!r} is {cause}", "run once with network access, or pass a local CTranslate2 directory"
+        BACKEND,
+        f"Whisper model {model!r} is {cause}",
+        "run once with network access, or pass a local CTranslate2 directory",
     )
 
 

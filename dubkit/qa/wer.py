@@ -7,7 +7,9 @@ import unicodedata
 
 # Scripts written without spaces: scored per character (so "WER" there is a character error rate).
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue", "bo"})
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
+_QUOTES = str.maketrans(
+    {"‘": "'", "’": "'", "ʼ": "'", "`": "'", "´": "'", "“": '"', "”": '"', "„": '"', "«": '"', "»": '"'}
+)
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\-_/]+")
 _INNER_PUNCT = re.compile(r"(?<=\w)'(?=\w)|(?<=\d)[.,](?=\d)")
 _SPACE_CHARS = re.compile(r"\s+")
@@ -21,9 +23,7 @@ def normalize(text: str, language: str) -> str:
     kept = []
     for index, char in enumerate(text):
         category = unicodedata.category(char)
-        if category[0] in "LMN" or char.isspace():
-            kept.append(char)
-        elif _INNER_PUNCT.match(text, index):
+        if category[0] in "LMN" or char.isspace() or _INNER_PUNCT.match(text, index):
             kept.append(char)
         else:
             kept.append(" ")
