@@ -22,10 +22,17 @@ sys.path.insert(0, str(REPO))
 
 from dubkit import media  # noqa: E402
 
-CLIPS = ["video/talking_heads/face_1.mp4", "video/talking_heads/face_4.mp4",
-         "video/hard_cases/grid_2speakers_side_by_side_turns.mp4", "video/hard_cases/grid_3speakers_hard_cuts.mp4",
-         "video/talking_heads/portrait_demo1.mp4", *[f"video/grid/{n}.mpg" for n in (
-             "bbaf2n", "brbk7n", "lbax4n", "lbbc2a", "lrwp9a", "lwbsza", "pwij3p", "sbia1a", "sbwe5n", "swiz3n")]]
+CLIPS = [
+    "video/talking_heads/face_1.mp4",
+    "video/talking_heads/face_4.mp4",
+    "video/hard_cases/grid_2speakers_side_by_side_turns.mp4",
+    "video/hard_cases/grid_3speakers_hard_cuts.mp4",
+    "video/talking_heads/portrait_demo1.mp4",
+    *[
+        f"video/grid/{n}.mpg"
+        for n in ("bbaf2n", "brbk7n", "lbax4n", "lbbc2a", "lrwp9a", "lwbsza", "pwij3p", "sbia1a", "sbwe5n", "swiz3n")
+    ],
+]
 
 
 def build_episode(media_dir: Path, out: Path, seconds: float) -> Path:
@@ -48,8 +55,22 @@ def build_episode(media_dir: Path, out: Path, seconds: float) -> Path:
 
 def run_dub(episode: Path, args: argparse.Namespace, cache: Path) -> tuple[dict, float, float]:
     """One `dubkit translate --json` run in a child process: (summary, wall seconds, peak RSS MB)."""
-    command = [sys.executable, "-m", "dubkit", "translate", str(episode), "--to", args.to, "--from", "en",
-               "-o", str(args.out / "dubbed"), "--cache-dir", str(cache), "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "dubkit",
+        "translate",
+        str(episode),
+        "--to",
+        args.to,
+        "--from",
+        "en",
+        "-o",
+        str(args.out / "dubbed"),
+        "--cache-dir",
+        str(cache),
+        "--json",
+    ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -66,10 +87,12 @@ def check_timing(summary: dict, episode: Path) -> dict:
     script = {s["id"]: s for s in json.loads(Path(summary["script"]).read_text())["segments"]}
     fits = summary["fits"]
     return {
-        "input_s": round(source.duration_s, 3), "output_s": round(dubbed.duration_s, 3),
+        "input_s": round(source.duration_s, 3),
+        "output_s": round(dubbed.duration_s, 3),
         "duration_within_1_frame": abs(dubbed.duration_s - source.duration_s) <= frame,
         "max_start_offset_ms": max(abs(f["start_ms"] - script[f["id"]]["start_ms"]) for f in fits),
-        "max_stretch": max(f["stretch"] for f in fits), "max_speed": max(f["speed"] for f in fits),
+        "max_stretch": max(f["stretch"] for f in fits),
+        "max_speed": max(f["speed"] for f in fits),
         "overflow_lines": sum(f["overflow_ms"] > 0 for f in fits),
     }
 
@@ -92,11 +115,15 @@ def main() -> None:
     subprocess.run([sys.executable, "-c", "pass"], check=True)
     interpreter = time.perf_counter() - started
     report = {
-        "episode": str(episode), "duration_s": round(duration, 2),
+        "episode": str(episode),
+        "duration_s": round(duration, 2),
         "stages_s": {name: s["seconds"] for name, s in cold["stages"].items()},
-        "total_s": round(cold_wall, 2), "rtf": round(cold_wall / duration, 3), "peak_rss_mb": round(peak_mb),
+        "total_s": round(cold_wall, 2),
+        "rtf": round(cold_wall / duration, 3),
+        "peak_rss_mb": round(peak_mb),
         "lines": cold["lines"],
-        "rerun_s": round(warm_wall, 3), "rerun_beyond_interpreter_s": round(warm_wall - interpreter, 3),
+        "rerun_s": round(warm_wall, 3),
+        "rerun_beyond_interpreter_s": round(warm_wall - interpreter, 3),
         "rerun_all_cached": all(s["cached"] for s in warm["stages"].values()),
         "timing": check_timing(cold, episode),
     }

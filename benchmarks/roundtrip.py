@@ -31,8 +31,13 @@ def round_trip(clip: Path, language: str, work: Path, cache: Cache, asr: FasterW
     speech = work / f"{clip.stem}.{language}.16k.wav"
     media.extract_audio(Path(result.outputs["video"]), speech, rate=16000, channels=1)
     heard = " ".join(s.text for s in asr.transcribe(speech, language).segments)
-    return {"clip": clip.name, "wer": word_error_rate(reference, heard, language), "reference": reference,
-            "heard": heard, "overflow": result.summary()["lines"]["overflow"]}
+    return {
+        "clip": clip.name,
+        "wer": word_error_rate(reference, heard, language),
+        "reference": reference,
+        "heard": heard,
+        "overflow": result.summary()["lines"]["overflow"],
+    }
 
 
 def main() -> None:
@@ -56,8 +61,11 @@ def main() -> None:
                 if args.verbose:
                     print(f"   script: {row['reference']}\n   heard:  {row['heard']}")
             mean = sum(r["wer"] for r in rows) / len(rows)
-            report[language] = {"mean_wer": round(mean, 4), "clips": len(rows),
-                                "seconds": round(time.perf_counter() - started, 1)}
+            report[language] = {
+                "mean_wer": round(mean, 4),
+                "clips": len(rows),
+                "seconds": round(time.perf_counter() - started, 1),
+            }
     print(json.dumps(report, indent=2))
 
 

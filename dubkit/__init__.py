@@ -12,8 +12,17 @@ from dubkit.errors import BackendUnavailable, ConfigError, DubkitError, MediaErr
 from dubkit.job import Episode
 from dubkit.script import Script, Segment
 
-__all__ = ["BackendUnavailable", "ConfigError", "DubkitError", "Episode", "MediaError", "Script", "Segment",
-           "StageFailed", "dub"]
+__all__ = [
+    "BackendUnavailable",
+    "ConfigError",
+    "DubkitError",
+    "Episode",
+    "MediaError",
+    "Script",
+    "Segment",
+    "StageFailed",
+    "dub",
+]
 __version__ = "0.1.0"
 
 

@@ -46,8 +46,16 @@ class Cache:
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root else default_root()
 
-    def key(self, stage: str, fingerprint: Mapping[str, Any], options: Mapping[str, Any], inputs: Mapping[str, Any]) -> Key:
-        preimage = {"version": CACHE_VERSION, "stage": stage, "fingerprint": fingerprint, "options": options, "inputs": inputs}
+    def key(
+        self, stage: str, fingerprint: Mapping[str, Any], options: Mapping[str, Any], inputs: Mapping[str, Any]
+    ) -> Key:
+        preimage = {
+            "version": CACHE_VERSION,
+            "stage": stage,
+            "fingerprint": fingerprint,
+            "options": options,
+            "inputs": inputs,
+        }
         digest = hashlib.sha256(canonical_json(preimage).encode()).hexdigest()
         return Key(stage, digest, json.loads(canonical_json(preimage)))
 

@@ -65,9 +65,19 @@ def main(verbose: int) -> None:
 @click.option("--no-lipsync", is_flag=True, help="Keep the original picture.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @reported
-def translate(input_path: Path, target: str, source: str | None, outdir: Path, pipeline: str | None,
-              cache_dir: Path | None, until: str | None, script: Path | None, cast: tuple[str, ...],
-              no_lipsync: bool, as_json: bool) -> None:
+def translate(
+    input_path: Path,
+    target: str,
+    source: str | None,
+    outdir: Path,
+    pipeline: str | None,
+    cache_dir: Path | None,
+    until: str | None,
+    script: Path | None,
+    cast: tuple[str, ...],
+    no_lipsync: bool,
+    as_json: bool,
+) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
     from dubkit.job import Episode
@@ -75,8 +85,14 @@ def translate(input_path: Path, target: str, source: str | None, outdir: Path, p
     from dubkit.voices import parse_cast
 
     episode = Episode(input_path, target, source, script, parse_cast(cast))
-    result = dub(episode, preset=pipeline, cache=Cache(cache_dir), outdir=outdir, until=until,
-                 progress=_progress_printer(as_json))
+    result = dub(
+        episode,
+        preset=pipeline,
+        cache=Cache(cache_dir),
+        outdir=outdir,
+        until=until,
+        progress=_progress_printer(as_json),
+    )
     summary = result.summary()
     if as_json:
         click.echo(json.dumps(summary))
@@ -84,8 +100,11 @@ def translate(input_path: Path, target: str, source: str | None, outdir: Path, p
     for name, stage in summary["stages"].items():
         click.echo(f"{name:<11} {'cached' if stage['cached'] else 'done':<7} {stage['seconds']:8.2f} s", err=True)
     lines = summary["lines"]
-    click.echo(f"lines: {lines['total']} total, {lines['synthesized']} synthesized, "
-               f"{lines['cached']} cached, {lines['overflow']} overflow", err=True)
+    click.echo(
+        f"lines: {lines['total']} total, {lines['synthesized']} synthesized, "
+        f"{lines['cached']} cached, {lines['overflow']} overflow",
+        err=True,
+    )
     for key in ("output", "subtitles", "script"):
         if summary[key]:
             click.echo(summary[key])
@@ -108,8 +127,9 @@ def backends(as_json: bool) -> None:
     rows = []
     for item in registry.SPECS:
         ok, reason = registry.availability(item)
-        rows.append({"kind": item.kind, "name": item.name, "usable": ok, "reason": reason,
-                     "install": item.install_hint})
+        rows.append(
+            {"kind": item.kind, "name": item.name, "usable": ok, "reason": reason, "install": item.install_hint}
+        )
     if as_json:
         click.echo(json.dumps(rows))
         return

@@ -69,10 +69,7 @@ class Preset:
 def resolve(name_or_path: str | None) -> Path:
     """A preset name (`default`, from pipelines/) or a path to a TOML file."""
     candidate = Path(name_or_path or DEFAULT_PRESET)
-    if candidate.suffix == ".toml" or candidate.exists():
-        path = candidate
-    else:
-        path = PIPELINES_DIR / f"{candidate.name}.toml"
+    path = candidate if candidate.suffix == ".toml" or candidate.exists() else PIPELINES_DIR / f"{candidate.name}.toml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in PIPELINES_DIR.glob("*.toml")))
         raise ConfigError(f"{path}: no such pipeline preset (known: {known})")
@@ -88,8 +85,13 @@ def load_preset(name_or_path: str | None = None) -> Preset:
     return _build(Preset, {"name": path.stem, "path": path, **data}, f"{path}")
 
 
-_NESTED = {"transcribe": TranscribeConfig, "translate": TranslateConfig, "synthesize": SynthesizeConfig,
-           "render": RenderConfig, "fit": FitConfig}
+_NESTED = {
+    "transcribe": TranscribeConfig,
+    "translate": TranslateConfig,
+    "synthesize": SynthesizeConfig,
+    "render": RenderConfig,
+    "fit": FitConfig,
+}
 
 
 def _build(cls: type, data: Mapping[str, Any], origin: str, section: str = "") -> Any:

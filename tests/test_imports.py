@@ -18,7 +18,6 @@ print(sorted(m for m in {heavy!r} if m in sys.modules))
 
 
 def test_import_and_help_load_no_model_library():
-    out = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run([sys.executable, "-c", PROBE.format(heavy=HEAVY)], capture_output=True, text=True, check=True)
     assert "translate" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "[]"

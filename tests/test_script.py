@@ -27,9 +27,13 @@ def test_json_is_sorted_and_readable():
 
 @pytest.mark.parametrize(
     "text",
-    ["not json", "{}", '{"source_language": "en", "target_language": "es", "segments": [{"id": "a"}]}',
-     '{"source_language": "en", "target_language": "es", "segments": '
-     '[{"id": "a", "start_ms": 5, "end_ms": 1, "text": "x"}]}'],
+    [
+        "not json",
+        "{}",
+        '{"source_language": "en", "target_language": "es", "segments": [{"id": "a"}]}',
+        '{"source_language": "en", "target_language": "es", "segments": '
+        '[{"id": "a", "start_ms": 5, "end_ms": 1, "text": "x"}]}',
+    ],
 )
 def test_invalid_scripts_are_config_errors(text):
     with pytest.raises(ConfigError, match="bad.json"):

@@ -69,8 +69,9 @@ def test_script_and_subtitles_hold_the_translation(first_run):
 
 def test_unchanged_rerun_is_all_cached(first_run):
     clip, work, _ = first_run
-    again = summary(dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "out2", "--json",
-                           cache=work / "cache"))
+    again = summary(
+        dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "out2", "--json", cache=work / "cache")
+    )
     assert all(stage["cached"] for stage in again["stages"].values())
     assert again["lines"]["synthesized"] == 0
     assert Path(again["output"]).read_bytes() == (work / "out" / "face_1.es.mp4").read_bytes()
@@ -78,15 +79,30 @@ def test_unchanged_rerun_is_all_cached(first_run):
 
 def test_editing_one_line_resynthesizes_exactly_that_line(first_run):
     clip, work, _ = first_run
-    stop = summary(dubkit("translate", clip, "--to", "es", "--from", "en", "-o", work / "edit", "--until",
-                          "translate", "--json", cache=work / "cache"))
+    stop = summary(
+        dubkit(
+            "translate",
+            clip,
+            "--to",
+            "es",
+            "--from",
+            "en",
+            "-o",
+            work / "edit",
+            "--until",
+            "translate",
+            "--json",
+            cache=work / "cache",
+        )
+    )
     assert set(stop["stages"]) == {"ingest", "transcribe", "translate"} and stop["output"] is None
     script = json.loads(Path(stop["script"]).read_text())
     script["segments"][0]["translation"] = "Esta es una frase nueva, corregida por el equipo."
     edited = work / "edited.json"
     edited.write_text(json.dumps(script, ensure_ascii=False))
-    redo = summary(dubkit("translate", clip, "--to", "es", "--script", edited, "-o", work / "edit", "--json",
-                          cache=work / "cache"))
+    redo = summary(
+        dubkit("translate", clip, "--to", "es", "--script", edited, "-o", work / "edit", "--json", cache=work / "cache")
+    )
     assert redo["lines"]["synthesized"] == 1
     assert redo["stages"]["ingest"]["cached"]
     assert not redo["stages"]["synthesize"]["cached"]

@@ -19,8 +19,12 @@ def run(job: Job, ctx: Context) -> Job:
     source = job.episode.media
     if not source.is_file():
         raise MediaError(source, "no such file")
-    key = ctx.cache.key(NAME, {"stage": 1}, {"speech_rate": SPEECH_RATE, "original_rate": ORIGINAL_RATE},
-                        {"media": ctx.cache.file_digest(source)})
+    key = ctx.cache.key(
+        NAME,
+        {"stage": 1},
+        {"speech_rate": SPEECH_RATE, "original_rate": ORIGINAL_RATE},
+        {"media": ctx.cache.file_digest(source)},
+    )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:

@@ -27,12 +27,22 @@ def run(job: Job, ctx: Context) -> Job:
     assert job.script is not None
     target = languages.canonical(job.script.target_language)
     bed = _bed(job, ctx)
-    options = {"target_lufs": config.target_lufs, "true_peak_dbtp": config.true_peak_dbtp,
-               "language": languages.iso639_2(target)}
-    key = ctx.cache.key(NAME, {"media": media.__name__}, options, {
-        "ingest": job.key("ingest"), "bed": bed.parent.name, "dialogue": job.key("synthesize"),
-        "subtitles": [(s.id, s.start_ms, s.end_ms, s.translation) for s in job.script.segments],
-    })
+    options = {
+        "target_lufs": config.target_lufs,
+        "true_peak_dbtp": config.true_peak_dbtp,
+        "language": languages.iso639_2(target),
+    }
+    key = ctx.cache.key(
+        NAME,
+        {"media": media.__name__},
+        options,
+        {
+            "ingest": job.key("ingest"),
+            "bed": bed.parent.name,
+            "dialogue": job.key("synthesize"),
+            "subtitles": [(s.id, s.start_ms, s.end_ms, s.translation) for s in job.script.segments],
+        },
+    )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:
@@ -51,8 +61,12 @@ def _bed(job: Job, ctx: Context) -> Path:
     """The original soundtrack with the speech removed, cached per source and separator."""
     config = ctx.preset.render
     separator: Separator = ctx.backends.get("separator", config.separator, config.options)
-    key = ctx.cache.key("bed", separator.fingerprint(), {"separator": config.separator, **config.options},
-                        {"original": job.key("ingest")})
+    key = ctx.cache.key(
+        "bed",
+        separator.fingerprint(),
+        {"separator": config.separator, **config.options},
+        {"original": job.key("ingest")},
+    )
     entry = ctx.cache.lookup(key)
     if entry is None:
         with ctx.cache.publish(key) as work:

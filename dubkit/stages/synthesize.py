@@ -33,15 +33,19 @@ def run(job: Job, ctx: Context) -> Job:
     assert script is not None
     cast = _cast(script, job, ctx)
     duration_ms = int(round(job.duration_s * 1000))
-    key = ctx.cache.key(NAME, _fingerprints(cast.values(), ctx), _options(cast, ctx),
-                        {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms})
+    key = ctx.cache.key(
+        NAME,
+        _fingerprints(cast.values(), ctx),
+        _options(cast, ctx),
+        {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms},
+    )
     entry = ctx.cache.lookup(key)
     if entry is not None:
         lines = tuple(dataclasses.replace(line, synthesized=False) for line in _load_lines(entry))
         return job.with_artefact(NAME, Artefact(key.digest, entry, True), lines=lines, script=_voiced(script, cast))
     slots = fit.slots(script.segments, duration_ms, ctx.preset.synthesize.fit)
     fitted: list[tuple[LineFit, Path]] = []
-    for index, (segment, slot) in enumerate(zip(script.segments, slots)):
+    for index, (segment, slot) in enumerate(zip(script.segments, slots, strict=True)):
         ctx.progress(NAME, index, len(slots))
         fitted.append(_fit_line(segment, slot, cast[segment.id], ctx))
     ctx.progress(NAME, len(slots), len(slots))
@@ -49,8 +53,9 @@ def run(job: Job, ctx: Context) -> Job:
         _assemble(fitted, duration_ms, work / "dialogue.wav")
         lines = tuple(line for line, _ in fitted)
         (work / "lines.json").write_text(json.dumps([dataclasses.asdict(x) for x in lines], indent=2))
-    return job.with_artefact(NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines,
-                             script=_voiced(script, cast))
+    return job.with_artefact(
+        NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines, script=_voiced(script, cast)
+    )
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
@@ -97,16 +102,24 @@ def _fit_line(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> t
     if stretch > 1.0:
         take = _stretched(take, stretch, ctx)
     length = _ms(take)
-    line = LineFit(segment.id, segment.start_ms, segment.start_ms + int(round(length)), speed, stretch,
-                   fit.overflow_ms(length, slot), missed)
+    line = LineFit(
+        segment.id,
+        segment.start_ms,
+        segment.start_ms + int(round(length)),
+        speed,
+        stretch,
+        fit.overflow_ms(length, slot),
+        missed,
+    )
     return line, take
 
 
 def _take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
     """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now)."""
     engine = _engine(voice, ctx)
-    key = ctx.cache.key("tts", engine.fingerprint(), {"voice": dataclasses.asdict(voice), "speed": speed},
-                        {"text": text})
+    key = ctx.cache.key(
+        "tts", engine.fingerprint(), {"voice": dataclasses.asdict(voice), "speed": speed}, {"text": text}
+    )
     return _cached_file(ctx, key, lambda out: engine.synthesize(text, voice, out, speed=speed))
 
 

@@ -29,8 +29,13 @@ def run(job: Job, ctx: Context) -> Job:
     config = ctx.preset.transcribe
     backend = ctx.backends.get("asr", config.backend, config.options)
     forced = languages.canonical(job.episode.source) if job.episode.source else None
-    options = {"backend": config.backend, **config.options, "language": forced,
-               "sentence_max_ms": config.sentence_max_ms, "pause_ms": config.pause_ms}
+    options = {
+        "backend": config.backend,
+        **config.options,
+        "language": forced,
+        "sentence_max_ms": config.sentence_max_ms,
+        "pause_ms": config.pause_ms,
+    }
     key = ctx.cache.key(NAME, backend.fingerprint(), options, {"speech": job.key("ingest")})
     entry = ctx.cache.lookup(key)
     cached = entry is not None
@@ -51,7 +56,5 @@ def save(path: Path, transcript: Transcript) -> None:
 
 def load(path: Path) -> Transcript:
     data = json.loads(path.read_text(encoding="utf-8"))
-    segments = tuple(
-        Segment(**{**s, "words": tuple(Word(**w) for w in s["words"])}) for s in data["segments"]
-    )
+    segments = tuple(Segment(**{**s, "words": tuple(Word(**w) for w in s["words"])}) for s in data["segments"])
     return Transcript(data["language"], segments, data.get("language_probability", 1.0))

@@ -47,20 +47,29 @@ def run(job: Job, ctx: Context) -> Job:
     if languages.same_language(source, target):
         raise ConfigError(f"{job.episode.media}: source and target language are both {source}")
     name, backend = choose_backend(ctx, source, target)
-    key = ctx.cache.key(NAME, backend.fingerprint(), {"backend": name, "source": source, "target": target},
-                        {"transcript": job.key("transcribe")})
+    key = ctx.cache.key(
+        NAME,
+        backend.fingerprint(),
+        {"backend": name, "source": source, "target": target},
+        {"transcript": job.key("transcribe")},
+    )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:
         segments = transcript.segments
         request = TranslationRequest(
-            texts=tuple(s.text for s in segments), source=source, target=target,
-            spans=tuple((s.start_ms, s.end_ms) for s in segments), audio=job.entry("ingest") / "speech.wav",
+            texts=tuple(s.text for s in segments),
+            source=source,
+            target=target,
+            spans=tuple((s.start_ms, s.end_ms) for s in segments),
+            audio=job.entry("ingest") / "speech.wav",
         )
         translations = backend.translate(request)
         if len(translations) != len(segments):
             raise StageFailed(f"translate/{name}: returned {len(translations)} lines for {len(segments)}")
-        translated = tuple(dataclasses.replace(s, translation=t.strip()) for s, t in zip(segments, translations))
+        translated = tuple(
+            dataclasses.replace(s, translation=t.strip()) for s, t in zip(segments, translations, strict=True)
+        )
         script = Script(source, target, ()).with_segments(translated)
         with ctx.cache.publish(key) as work:
             script.save(work / "script.json")
