@@ -27,10 +27,16 @@ ONLY_FILES = ("-protocol_whitelist", "file")
 # (stderr pattern, short human cause), first match wins.
 _CAUSES: tuple[tuple[str, str], ...] = (
     (r"No space left on device", "disk full"),
-    (r"moov atom not found|Invalid NAL unit size|partial file|Truncat|corrupt|error while decoding",
-     "truncated or corrupt"),
+    (
+        r"moov atom not found|Invalid NAL unit size|partial file|Truncat|corrupt|error while decoding",
+        "truncated or corrupt",
+    ),
     (r"Invalid data found when processing input", "not a media file"),
     (r"matches no streams|does not contain any stream|Stream map .* matches no", "no matching stream"),
+    (
+        r"not currently supported in container|Could not find tag for codec",
+        "codec not supported in the output container",
+    ),
     (r"Permission denied", "permission denied"),
     (r"No such file or directory", "file not found"),
     (r"Protocol .* not on whitelist", "refused: reads other files or URLs"),
@@ -98,6 +104,10 @@ def output(target: Path) -> Iterator[Path]:
     try:
         with atomic_path(target) as tmp:
             yield tmp
+    except MediaError as exc:
+        if exc.cause == "disk full":  # name the file that could not be written, not the input
+            raise MediaError(target, exc.cause, exc.stderr_tail) from None
+        raise
     except OSError as exc:
         cause = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise MediaError(target, cause) from None

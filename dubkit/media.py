@@ -10,27 +10,31 @@ import json
 import logging
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dubkit import ffmpeg
 from dubkit.errors import MediaError
 
+if TYPE_CHECKING:
+    from av.container import InputContainer
+
 log = logging.getLogger(__name__)
 
 # PyAV/libavformat format name → the demuxer ffmpeg is told to use (nothing else is opened).
-CONTAINERS = {
-    "mov,mp4,m4a,3gp,3g2,mj2": "mov", "matroska,webm": "matroska", "avi": "avi", "mpeg": "mpeg",
-    "mpegts": "mpegts", "flac": "flac", "ogg": "ogg", "wav": "wav", "mp3": "mp3", "aac": "aac",
-}
+_SAME_NAME = ("avi", "mpeg", "mpegts", "flac", "ogg", "wav", "mp3", "aac")
+CONTAINERS = {"mov,mp4,m4a,3gp,3g2,mj2": "mov", "matroska,webm": "matroska", **{name: name for name in _SAME_NAME}}
 IMAGES = {"image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "tiff_pipe"}
 # Formats whose declared duration comes from an index/header, so a shorter payload means truncation.
 _INDEXED = {"mov", "matroska", "avi", "wav", "flac"}
 _MAGIC = (b"ftyp", b"\x1aE\xdf\xa3", b"RIFF", b"OggS", b"fLaC", b"ID3", b"\x00\x00\x01\xba", b"\x00\x00\x01\xb3")
 _PLAYLIST = re.compile(rb"#EXTM3U|#EXT-X-|ffconcat|\[playlist\]|<smil", re.IGNORECASE)
 _AUDIO_OUT = ("-c:a", "aac", "-b:a", "192k", "-ar", "48000")
+_WAV_OUT = ("-c:a", "pcm_s16le")
+_MP4_OUT = ("-movflags", "+faststart")
 _X264 = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "20", "-pix_fmt", "yuv420p")
 
 
@@ -115,46 +119,49 @@ def _open_cause(path: Path) -> str:
     return "truncated or corrupt" if looks_like_media else "not a media file"
 
 
-def _describe(path: Path, container: object) -> MediaInfo:
-    video = next(iter(container.streams.video), None)  # type: ignore[attr-defined]
-    audio = next(iter(container.streams.audio), None)  # type: ignore[attr-defined]
-    fields: dict[str, object] = {}
+def _describe(path: Path, container: InputContainer) -> MediaInfo:
+    video = container.streams.video[0] if container.streams.video else None
+    audio = container.streams.audio[0] if container.streams.audio else None
+    info = MediaInfo(path, container.format.name, _duration(container), audio is not None, video is not None)
     if video is not None:
-        rate = video.average_rate or video.guessed_rate or 0
-        first = next(container.decode(video), None)  # type: ignore[attr-defined]
-        fields.update(width=video.codec_context.width, height=video.codec_context.height, fps=float(rate),
-                      video_codec=video.codec_context.name, rotation=int(first.rotation) if first else 0)
+        first = next(container.decode(video), None)  # one frame: checks decoding, gives the display rotation
+        codec = video.codec_context
+        rate = float(video.average_rate or video.guessed_rate or 0)
+        rotation = int(first.rotation) if first is not None else 0
+        info = replace(
+            info, width=codec.width, height=codec.height, fps=rate, video_codec=codec.name, rotation=rotation
+        )
     if audio is not None:
-        fields.update(audio_codec=audio.codec_context.name, sample_rate=audio.codec_context.sample_rate,
-                      channels=audio.codec_context.layout.nb_channels)
-    return MediaInfo(path=path, format_name=container.format.name,  # type: ignore[attr-defined]
-                     duration_s=_duration(container), has_audio=audio is not None, has_video=video is not None,
-                     **fields)  # type: ignore[arg-type]
+        codec = audio.codec_context
+        info = replace(info, audio_codec=codec.name, sample_rate=codec.sample_rate, channels=codec.layout.nb_channels)
+    return info
 
 
-def _duration(container: object) -> float:
-    if container.duration:  # type: ignore[attr-defined]
-        return container.duration / 1_000_000  # type: ignore[attr-defined]
-    spans = [float(s.duration * s.time_base) for s in container.streams if s.duration]  # type: ignore[attr-defined]
+def _duration(container: InputContainer) -> float:
+    if container.duration:
+        return container.duration / 1_000_000
+    spans = [float(s.duration * s.time_base) for s in container.streams if s.duration and s.time_base]
     return max(spans, default=0.0)
 
 
-def _check_tail(path: Path, container: object, duration_s: float) -> None:
+def _check_tail(path: Path, container: InputContainer, duration_s: float) -> None:
     """Demux the last ~2 s: a container that declares more than its data holds is truncated."""
     if duration_s <= 0:
         return
-    start = (container.start_time or 0) / 1_000_000  # type: ignore[attr-defined]
+    start = (container.start_time or 0) / 1_000_000
     end = start + duration_s
-    container.seek(int(max(start, end - 2.0) * 1_000_000), backward=True)  # type: ignore[attr-defined]
+    container.seek(int(max(start, end - 2.0) * 1_000_000), backward=True)
     reached = start
-    for packet in container.demux():  # type: ignore[attr-defined]
+    for packet in container.demux():
         if packet.pts is not None and packet.time_base is not None:
             reached = max(reached, float((packet.pts + (packet.duration or 0)) * packet.time_base))
     if reached < end - max(0.5, 0.02 * duration_s):
         raise MediaError(path, f"truncated or corrupt (data ends at {reached:.2f} s of {duration_s:.2f} s)")
 
 
-def _input(path: Path, *, need: str = "", allow_image: bool = False, pre: Sequence[str] = ()) -> tuple[MediaInfo, list[str]]:
+def _input(
+    path: Path, *, need: str = "", allow_image: bool = False, pre: Sequence[str] = ()
+) -> tuple[MediaInfo, list[str]]:
     """Probe *path* and return it with the ffmpeg arguments that open it; *need* is "audio" or "video"."""
     info = probe(path, allow_image=allow_image)
     if need == "audio" and not info.has_audio:
@@ -167,23 +174,25 @@ def _input(path: Path, *, need: str = "", allow_image: bool = False, pre: Sequen
 def extract_audio(src: Path, out_wav: Path, rate: int = 16000, channels: int = 1) -> Path:
     """First audio stream → 16-bit WAV, aligned to the container's time zero (leading gaps filled)."""
     _, args = _input(src, need="audio")
+    audio = ["-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _resample(rate, channels), *_WAV_OUT]
     with ffmpeg.output(out_wav) as tmp:
-        ffmpeg.run([*args, "-map", "0:a:0", "-vn", "-sn", "-dn", "-af", _resample(rate), "-ac", str(channels),
-                    "-c:a", "pcm_s16le", *ffmpeg.output_args(tmp, "wav")], Path(src))
+        ffmpeg.run([*args, *audio, *ffmpeg.output_args(tmp, "wav")], Path(src))
     return Path(out_wav)
 
 
 def decode_audio(path: Path, rate: int, channels: int) -> np.ndarray:
     """Decode the first audio stream to float32: shape (n,) when mono, (n, channels) otherwise."""
     _, args = _input(path, need="audio")
-    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", _resample(rate), "-ac", str(channels),
-                       "-f", "f32le", "-protocol_whitelist", "pipe", "pipe:1"], Path(path))
+    audio = ["-map", "0:a:0", "-af", _resample(rate, channels), "-f", "f32le"]
+    proc = ffmpeg.run([*args, *audio, "-protocol_whitelist", "pipe", "pipe:1"], Path(path))
     samples = np.frombuffer(proc.stdout, dtype="<f4").astype(np.float32)
     return samples if channels == 1 else samples.reshape(-1, channels)
 
 
-def _resample(rate: int) -> str:
-    return f"aresample={int(rate)}:async=1:first_pts=0"
+def _resample(rate: int, channels: int = 0) -> str:
+    """Resample on the container timeline (leading gaps filled); a downmix averages channels (no clipping)."""
+    layout = {0: "", 1: ":ochl=mono", 2: ":ochl=stereo"}.get(channels, f":ochl={channels}c")
+    return f"aresample={int(rate)}:async=1:first_pts=0:rematrix_maxval=1{layout}"
 
 
 def time_stretch(src_wav: Path, out_wav: Path, factor: float) -> Path:
@@ -192,87 +201,101 @@ def time_stretch(src_wav: Path, out_wav: Path, factor: float) -> Path:
         raise ValueError(f"stretch factor {factor} outside 0.25..4")
     info, args = _input(src_wav, need="audio")
     samples = round(info.duration_s * info.sample_rate / factor)
-    chain = (f"rubberband=tempo={factor:.6f}:pitch=1:transients=smooth:window=standard:pitchq=quality,"
-             f"apad=whole_len={samples},atrim=end_sample={samples}")
+    stretch = f"rubberband=tempo={factor:.6f}:pitch=1:transients=smooth:window=standard:pitchq=quality"
+    chain = f"{stretch},apad=whole_len={samples},atrim=end_sample={samples}"
     with ffmpeg.output(out_wav) as tmp:
-        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le",
-                    *ffmpeg.output_args(tmp, "wav")], Path(src_wav))
+        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, *_WAV_OUT, *ffmpeg.output_args(tmp, "wav")], info.path)
     return Path(out_wav)
 
 
 def measure_loudness(wav: Path) -> Loudness:
     """EBU R128 integrated loudness, true peak and loudness range (ffmpeg's ebur128 summary)."""
     _, args = _input(wav, need="audio")
-    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"],
-                      Path(wav))
-    summary = proc.stderr.decode("utf-8", "replace").rpartition("Summary:")[2]
-    values = {key: re.search(rf"{key}:\s*(-?inf|-?[\d.]+)", summary, flags=re.IGNORECASE) for key in ("I", "LRA", "Peak")}
-    if not all(values.values()):
-        raise MediaError(Path(wav), "could not measure loudness", proc.stderr.decode("utf-8", "replace"))
-    number = {key: float(match.group(1)) for key, match in values.items() if match}
-    return Loudness(number["I"], number["Peak"], number["LRA"])
+    return _ebur128(args, Path(wav))[0]
 
 
-def normalize_loudness(src_wav: Path, out_wav: Path, target_lufs: float = -16.0,
-                       true_peak_dbtp: float = -1.5) -> Loudness:
+def _ebur128(args: list[str], path: Path) -> tuple[Loudness, float]:
+    """(loudness, integrated gating threshold in LUFS) from one ebur128 pass."""
+    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-"], path)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    summary = stderr.rpartition("Summary:")[2]
+    keys = ("I", "Threshold", "LRA", "Peak")
+    found = [re.search(rf"\b{key}:\s*(-?inf|-?[\d.]+)", summary) for key in keys]
+    if not all(found):
+        raise MediaError(path, "could not measure loudness", stderr)
+    integrated, threshold, lra, peak = (float(match.group(1)) for match in found if match)
+    return Loudness(integrated, peak, lra), threshold
+
+
+def normalize_loudness(
+    src_wav: Path, out_wav: Path, target_lufs: float = -16.0, true_peak_dbtp: float = -1.5
+) -> Loudness:
     """Two-pass linear loudnorm to *target_lufs* with true peak ≤ *true_peak_dbtp*; 48 kHz WAV out.
 
-    Falls back to gain + 4x-oversampled limiter when linear mode is refused; the result is measured
-    and returned, and a MediaError is raised when it misses the target by more than 0.5 LU.
+    Pass one measures with ebur128 (loudnorm's own meter reads ~0.4 LU off on speech); pass two
+    is loudnorm in linear mode fed those values. Where linear mode cannot keep the peak limit,
+    gain + a 4x-oversampled limiter is used. The result is measured and returned; a MediaError
+    is raised when it misses the target by more than 0.5 LU.
     """
     info, args = _input(src_wav, need="audio")
-    first = _loudnorm_json(args, src_wav, f"loudnorm=I={target_lufs}:TP={true_peak_dbtp}:LRA=50:print_format=json")
-    if float(first["input_i"]) <= -70.0:
+    before, threshold = _ebur128(args, info.path)
+    if before.integrated_lufs <= -70.0:
         raise MediaError(info.path, "silent audio: cannot normalize loudness")
-    measured = (f"measured_I={first['input_i']}:measured_TP={first['input_tp']}:measured_LRA={first['input_lra']}"
-                f":measured_thresh={first['input_thresh']}:offset={first['target_offset']}")
-    lra = min(50.0, max(7.0, float(first["input_lra"]) + 1.0))
-    chain = (f"loudnorm=I={target_lufs}:TP={true_peak_dbtp}:LRA={lra}:{measured}:linear=true:print_format=json,"
-             "aresample=48000")
     with ffmpeg.output(out_wav) as tmp:
-        proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le",
-                           *ffmpeg.output_args(tmp, "wav")], info.path)
-        mode = _last_json(proc.stderr, info.path).get("normalization_type", "")
-        result = measure_loudness(tmp)
-        if mode != "linear" or not _on_target(result, target_lufs, true_peak_dbtp):
-            log.info("%s: loudnorm %s mode gave %s; using gain + limiter", info.path.name, mode, result)
-            result = _gain_and_limit(args, info.path, tmp, float(first["input_i"]), target_lufs, true_peak_dbtp)
+        result = None
+        if before.true_peak_dbtp + target_lufs - before.integrated_lufs <= true_peak_dbtp:
+            result = _linear_loudnorm(args, info.path, tmp, before, threshold, target_lufs, true_peak_dbtp)
+        if result is None or not _on_target(result, target_lufs, true_peak_dbtp):
+            log.info("%s: linear loudnorm refused or off target (%s); using gain + limiter", info.path.name, result)
+            result = _gain_and_limit(args, info.path, tmp, before.integrated_lufs, target_lufs, true_peak_dbtp)
         if not _on_target(result, target_lufs, true_peak_dbtp):
             raise MediaError(info.path, f"loudness normalization missed the target ({result})")
     return result
 
 
-def _on_target(result: Loudness, target_lufs: float, true_peak_dbtp: float) -> bool:
-    return abs(result.integrated_lufs - target_lufs) <= 0.5 and result.true_peak_dbtp <= true_peak_dbtp
+def _linear_loudnorm(
+    args: list[str], path: Path, tmp: Path, before: Loudness, threshold: float, target: float, peak: float
+) -> Loudness | None:
+    """Second pass: loudnorm linear mode with the measured values; None when ffmpeg went dynamic."""
+    lra = min(50.0, max(7.0, before.loudness_range_lu + 1.0))
+    measured = (
+        f"measured_I={before.integrated_lufs}:measured_TP={before.true_peak_dbtp}"
+        f":measured_LRA={max(before.loudness_range_lu, 0.1)}:measured_thresh={threshold}"
+    )
+    chain = f"loudnorm=I={target}:TP={peak}:LRA={lra}:{measured}:linear=true:print_format=json,aresample=48000"
+    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, *_WAV_OUT, *ffmpeg.output_args(tmp, "wav")], path)
+    if _last_json(proc.stderr, path).get("normalization_type") != "linear":
+        return None
+    return measure_loudness(tmp)
 
 
-def _gain_and_limit(args: list[str], path: Path, tmp: Path, input_lufs: float, target: float,
-                    peak: float) -> Loudness:
+def _on_target(result: Loudness, target_lufs: float, true_peak_dbtp: float, tolerance: float = 0.5) -> bool:
+    return abs(result.integrated_lufs - target_lufs) <= tolerance and result.true_peak_dbtp <= true_peak_dbtp
+
+
+def _gain_and_limit(args: list[str], path: Path, tmp: Path, input_lufs: float, target: float, peak: float) -> Loudness:
     """Static gain then a true-peak-safe limiter (at 192 kHz); one correction pass for the limiter's loss."""
     gain = target - input_lufs
     result = Loudness(input_lufs, 0.0, 0.0)
     for _ in range(3):
         limit = 10 ** ((peak - 0.3) / 20)
-        chain = (f"aresample=192000,volume={gain:.3f}dB,alimiter=limit={limit:.5f}:attack=1:release=50:level=false,"
-                 "aresample=48000")
-        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-c:a", "pcm_s16le", *ffmpeg.output_args(tmp, "wav")], path)
+        chain = (
+            f"aresample=192000,volume={gain:.3f}dB,alimiter=limit={limit:.5f}:attack=1:release=50:level=false,"
+            "aresample=48000"
+        )
+        ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, *_WAV_OUT, *ffmpeg.output_args(tmp, "wav")], path)
         result = measure_loudness(tmp)
-        if _on_target(result, target, peak):
+        if _on_target(result, target, peak, tolerance=0.2):
             break
         gain += target - result.integrated_lufs
     return result
-
-
-def _loudnorm_json(args: list[str], path: Path, chain: str) -> dict[str, str]:
-    proc = ffmpeg.run([*args, "-map", "0:a:0", "-af", chain, "-f", "null", "-"], path)
-    return _last_json(proc.stderr, path)
 
 
 def _last_json(stderr: bytes, path: Path) -> dict[str, str]:
     text = stderr.decode("utf-8", "replace")
     start = text.rfind("{")
     try:
-        return dict(json.loads(text[start:text.rfind("}") + 1]))
+        return dict(json.loads(text[start : text.rfind("}") + 1]))
     except ValueError:
         raise MediaError(path, "could not read loudnorm measurement", text) from None
 
@@ -292,25 +315,22 @@ def mux(video_src: Path, audio_wav: Path, out: Path, language: str, duration_s: 
     if video.has_video and total < video.duration_s - 1e-3:
         maps += ["-t", f"{total:.6f}"]
     chain = f"{_resample(48000)},apad=whole_dur={total:.6f},atrim=end={total:.6f}"
+    audio = ["-map", "1:a:0", "-af", chain, *_AUDIO_OUT, "-metadata:s:a:0", f"language={language}"]
     with ffmpeg.output(out) as tmp:
-        ffmpeg.run([*video_args, *audio_args, *maps, "-map", "1:a:0", "-af", chain, *_AUDIO_OUT,
-                    "-metadata:s:a:0", f"language={language}", "-movflags", "+faststart",
-                    *ffmpeg.output_args(tmp, "mp4")], video.path)
+        ffmpeg.run([*video_args, *audio_args, *maps, *audio, *_MP4_OUT, *ffmpeg.output_args(tmp, "mp4")], video.path)
     return Path(out)
 
 
 def still_video(image: Path, audio: Path, out: Path, fps: int = 25, size: tuple[int, int] | None = None) -> Path:
     """An H.264 + AAC MP4 showing *image* for the whole length of *audio*."""
-    _, image_args = _input(image, allow_image=True,
-                           pre=("-loop", "1", "-framerate", str(fps), "-pattern_type", "none"))
+    loop = ("-loop", "1", "-framerate", str(fps), "-pattern_type", "none")
+    _, image_args = _input(image, allow_image=True, pre=loop)
     sound, audio_args = _input(audio, need="audio")
-    width, height = size or (-2, -2)
-    scale = f"scale={width}:{height}" if size else "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    scale = f"scale={size[0]}:{size[1]}" if size else "scale=trunc(iw/2)*2:trunc(ih/2)*2"
+    video = ["-map", "0:v:0", "-vf", f"{scale},setsar=1", *_X264, "-tune", "stillimage", "-r", str(fps)]
+    sound_out = ["-map", "1:a:0", "-af", _resample(48000), *_AUDIO_OUT, "-t", f"{sound.duration_s:.6f}"]
     with ffmpeg.output(out) as tmp:
-        ffmpeg.run([*image_args, *audio_args, "-map", "0:v:0", "-map", "1:a:0", "-vf", f"{scale},setsar=1",
-                    *_X264, "-tune", "stillimage", "-r", str(fps), "-af", _resample(48000), *_AUDIO_OUT,
-                    "-t", f"{sound.duration_s:.6f}", "-movflags", "+faststart",
-                    *ffmpeg.output_args(tmp, "mp4")], Path(image))
+        ffmpeg.run([*image_args, *audio_args, *video, *sound_out, *_MP4_OUT, *ffmpeg.output_args(tmp, "mp4")], audio)
     return Path(out)
 
 
@@ -326,19 +346,23 @@ def concat(inputs: Sequence[Path], out: Path, width: int, height: int, fps: floa
         parts.append(_concat_part(index, info, width, height, fps))
     labels = "".join(f"[v{i}][a{i}]" for i in range(len(inputs)))
     graph = ";".join(parts) + f";{labels}concat=n={len(inputs)}:v=1:a=1[v][a]"
+    encode = ["-filter_complex", graph, "-map", "[v]", "-map", "[a]", *_X264, *_AUDIO_OUT, *_MP4_OUT]
     with ffmpeg.output(out) as tmp:
-        ffmpeg.run([*args, "-filter_complex", graph, "-map", "[v]", "-map", "[a]", *_X264, *_AUDIO_OUT,
-                    "-movflags", "+faststart", *ffmpeg.output_args(tmp, "mp4")], Path(out))
+        ffmpeg.run([*args, *encode, *ffmpeg.output_args(tmp, "mp4")], Path(out))
     return Path(out)
 
 
 def _concat_part(index: int, info: MediaInfo, width: int, height: int, fps: float) -> str:
     """Filter chains giving clip *index* a common size/rate and an audio track of the same length."""
     span = f"{info.duration_s:.6f}"
-    video = (f"[{index}:v:0]scale={width}:{height}:force_original_aspect_ratio=decrease,"
-             f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p,"
-             f"trim=end={span},setpts=PTS-STARTPTS[v{index}]")
+    video = (
+        f"[{index}:v:0]scale={width}:{height}:force_original_aspect_ratio=decrease,"
+        f"pad={width}:{height}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps={fps},format=yuv420p,"
+        f"trim=end={span},setpts=PTS-STARTPTS[v{index}]"
+    )
     source = f"[{index}:a:0]{_resample(48000)}" if info.has_audio else f"aevalsrc=0:s=48000:d={span}"
-    audio = (f"{source},aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={span},"
-             f"atrim=end={span},asetpts=PTS-STARTPTS[a{index}]")
+    audio = (
+        f"{source},aformat=sample_fmts=fltp:channel_layouts=stereo,apad=whole_dur={span},"
+        f"atrim=end={span},asetpts=PTS-STARTPTS[a{index}]"
+    )
     return f"{video};{audio}"
