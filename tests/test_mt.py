@@ -104,8 +104,11 @@ def test_apertium_unknown_word_marks_are_optional(apertium: ApertiumTranslator) 
 
 
 def test_apertium_missing_pair_names_the_package(apertium: ApertiumTranslator) -> None:
-    with pytest.raises(BackendUnavailable, match="apertium-es-pt"):
-        apertium.translate(request(("Hola.",), "es", "pt-BR"))
+    """es→ro is packaged in Debian (apertium-es-ro) but not installed by the project's set-up."""
+    if apertium.supports("es", "ro"):
+        pytest.skip("apertium-es-ro is installed here")
+    with pytest.raises(BackendUnavailable, match="apertium-es-ro"):
+        apertium.translate(request(("Hola.",), "es", "ro"))
 
 
 def test_apertium_fingerprint_is_cheap(apertium: ApertiumTranslator) -> None:

@@ -32,7 +32,7 @@ _TIE = "^"
 _IPA_WITH_TIE = 0x02 | 0x80 | (ord(_TIE) << 8)
 # Punctuation worth keeping for prosody: clause/sentence marks before a space or the end, dashes.
 _PUNCT = re.compile(r"(\s*(?:[.,;:!?…]+(?=\s|$)|\s[-–—]+\s|—)\s*)")
-_LANG_FLAGS = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
+_LANG_FLAGS = re.compile(r"\([^()]*\)")  # language switches: "(^e^n)word(^f^r)"
 _OVERRIDES = {"en": "gmw/en-US", "es-419": "roa/es-419"}
 
 
@@ -290,12 +290,15 @@ _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 def file_sha256(path: Path) -> str:
     """sha256 of a user-supplied file, memoized by (path, size, mtime)."""
-    stat = Path(path).stat()
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _DIGESTS:
-        digest = hashlib.sha256()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        _DIGESTS[key] = digest.hexdigest()
+    try:
+        stat = Path(path).stat()
+        key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+        if key not in _DIGESTS:
+            digest = hashlib.sha256()
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            _DIGESTS[key] = digest.hexdigest()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     return _DIGESTS[key]
