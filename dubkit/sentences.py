@@ -79,10 +79,17 @@ def join_words(parts: Sequence[str]) -> str:
     for part in (p.strip() for p in parts):
         if not part:
             continue
-        if out and _needs_space(out[-1], part[0]):
+        if out and _needs_space(out[-1], part[0]) and not _compound(out, part):
             out += " "
         out += part
     return out
+
+
+def _compound(left: str, right: str) -> bool:
+    """Whisper splits hyphenated words into tokens: "ill" + "-disposed", "twenty-" + "five"."""
+    joins_right = right[0] == "-" and right[1:2].isalnum()
+    joins_left = left[-1] == "-" and left[-2:-1].isalnum() and right[0].isalnum()
+    return joins_right or joins_left
 
 
 def _needs_space(left: str, right: str) -> bool:

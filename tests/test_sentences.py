@@ -127,6 +127,12 @@ def test_join_words_spacing() -> None:
     assert join_words(["東京", "に", "行く"]) == "東京に行く"
 
 
+def test_join_words_keeps_hyphenated_words_whole() -> None:
+    assert join_words(["an", "ill", "-disposed", "man"]) == "an ill-disposed man"
+    assert join_words(["twenty-", "five", "years"]) == "twenty-five years"
+    assert join_words(["wait", "-", "what?"]) == "wait - what?"
+
+
 def test_ends_sentence() -> None:
     assert ends_sentence("done.") and ends_sentence('"done."') and ends_sentence("好。")
     assert not ends_sentence("Mr.") and not ends_sentence("e.g.") and not ends_sentence("word,")
