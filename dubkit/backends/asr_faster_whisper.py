@@ -69,11 +69,16 @@ def load_audio(audio: Path | np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(samples, dtype=np.float32)
 
 
+_FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+
+
 class FasterWhisperTranscriber:
     """Whisper speech recognition with word timestamps and VAD.
 
     `model`: `embedded:base` (99 languages), `embedded:tiny.en` (English only, fast), a local CTranslate2
     directory, or a hub name such as `large-v3` / `Systran/faster-whisper-small` (needs a network once).
+    `fallback`: Whisper's re-decoding at rising temperatures when a window decodes poorly. Off by default:
+    on real episodes the sampled retries invented sentences nobody said and tripled the time.
     """
 
     def __init__(
@@ -84,6 +89,7 @@ class FasterWhisperTranscriber:
         beam_size: int = 5,
         vad: bool = True,
         cpu_threads: int = 0,
+        fallback: bool = False,
     ) -> None:
         if model.startswith("embedded:") and model not in EMBEDDED:
             raise ConfigError(f"unknown embedded Whisper model {model!r} (choose {' or '.join(EMBEDDED)})")
@@ -95,6 +101,7 @@ class FasterWhisperTranscriber:
         self.beam_size = beam_size
         self.vad = vad
         self.cpu_threads = cpu_threads
+        self.fallback = fallback
         self._whisper: Any = None
         self._weights: str | None = None
 
@@ -107,7 +114,8 @@ class FasterWhisperTranscriber:
         """Library versions, model id and weights identity; cheap, never loads the model."""
         if self._weights is None:
             self._weights = self._weights_identity()
-        return {"library": _library_versions(), "model": self.model, "weights": self._weights}
+        decoding = f"beam {self.beam_size}, vad {self.vad}, fallback {self.fallback}"
+        return {"library": _library_versions(), "model": self.model, "weights": self._weights, "decoding": decoding}
 
     def load(self) -> None:
         """Load the model once (assembling the embedded one on first use)."""
@@ -150,7 +158,13 @@ class FasterWhisperTranscriber:
         self.load()
         words = task == "transcribe"
         raw, info = self._whisper.transcribe(
-            samples, language=code, task=task, beam_size=self.beam_size, vad_filter=self.vad, word_timestamps=words
+            samples,
+            language=code,
+            task=task,
+            beam_size=self.beam_size,
+            vad_filter=self.vad,
+            word_timestamps=words,
+            temperature=_FALLBACK_TEMPERATURES if self.fallback else 0.0,
         )
         segments = tuple(s for s in (_segment(seg) for seg in raw) if s is not None)
         segments = tuple(_renumber(segments))
