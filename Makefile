@@ -5,7 +5,7 @@ PY          := $(VENV)/bin/python
 APT_PACKAGES := apertium apertium-eng-spa apertium-es-pt pocketsphinx-testdata
 DEMO        := samples/build/demo.mp4
 
-.PHONY: setup demo test test-fast lint bench clean
+.PHONY: setup setup-studio demo test test-fast lint bench clean
 
 setup: $(VENV)/.installed
 
@@ -16,15 +16,26 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e ".[embedded,dev]"
 	touch $@
 
+# Studio backends (openai-whisper, transformers); the tests build tiny models for them, so `make test` needs them.
+# torch first, as the CPU wheel: anything that asked for a plain `torch` later would pull a CUDA build.
+# openai-whisper without its dependencies: it requires triton (1 GB, CUDA only); its real needs are in the extra.
+setup-studio: $(VENV)/.studio
+
+$(VENV)/.studio: $(VENV)/.installed
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e ".[embedded,whisper,transformers,dev]"
+	$(PY) -m pip install -q --no-deps openai-whisper==20250625
+	touch $@
+
 demo: setup
 	$(PY) samples/make_sample.py $(DEMO)
 	$(VENV)/bin/dubkit translate $(DEMO) --to es -o dubbed
 	@echo "dubbed episode: dubbed/demo.es.mp4 (subtitles: dubbed/demo.es.srt, script: dubbed/demo.es.script.json)"
 
-test: setup
+test: setup-studio
 	$(VENV)/bin/pytest -m "not gpu"
 
-test-fast: setup
+test-fast: setup-studio
 	$(VENV)/bin/pytest -m "not slow and not gpu"
 
 lint: setup

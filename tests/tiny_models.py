@@ -157,6 +157,7 @@ def whisper_checkpoint(path: Path, seed: int = 0) -> Path:
     """A multilingual Whisper with 1 layer of width 64 each side, saved the way openai-whisper saves it."""
     import torch
     from whisper.model import ModelDimensions, Whisper
+    from whisper.tokenizer import get_tokenizer
 
     dims = ModelDimensions(
         n_mels=80,
@@ -172,6 +173,11 @@ def whisper_checkpoint(path: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Whisper(dims)
+    # Random weights may end a window at once or call it silence (then a stage finds no speech): silence the
+    # end-of-text and no-speech tokens (logit 0 among 51,865 random ones) so every window decodes some text.
+    tokenizer = get_tokenizer(multilingual=True)
+    with torch.no_grad():
+        model.decoder.token_embedding.weight[[tokenizer.eot, tokenizer.no_speech]] = 0.0
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, path)
     return path
