@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ TARGET_MS = 9_000  # XTTS conditions on 6 s windows; a little more gives the spe
 MIN_MS = 1_500  # shorter lines carry too little of the voice
 MARGIN_MS = 250  # another speaker this close to a line's edge makes it unclean
 GAP_MS = 150  # silence put between joined lines
+CLONE = "@speaker"  # a profile's model_voice that means "the voice of the line's own speaker in the original"
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,31 @@ def extract(audio: Path, reference: Reference, out: Path, gap_ms: int = GAP_MS) 
     joined = np.concatenate(pieces[:-1]) if pieces else np.zeros(0, np.float32)
     write_wav(Path(out), joined, rate)
     return Path(out)
+
+
+def cast_clones(
+    segments: Sequence[Segment],
+    cast: Mapping[str, Voice],
+    edited: Mapping[str, Sequence[str]],
+    reference_wav: Callable[[Reference], Path],
+) -> tuple[dict[str, Voice], dict[str, tuple[str, ...]]]:
+    """Line id → the voice that speaks it, with cloning profiles pointed at their speaker's reference WAV.
+
+    References: the edited choice (speaker → line ids) where given, else the clean lines (`choose`), else
+    all of the speaker's lines. Returns the voices and the choice made (speaker → line ids), for the script.
+    """
+    cloning = sorted({s.speaker for s in segments if cast[s.id].model_voice == CLONE})
+    if not cloning:
+        return dict(cast), {}
+    edited_refs = from_ids(segments, [i for ids in edited.values() for i in ids])
+    clean, everything = choose(segments), from_ids(segments, [s.id for s in segments])
+    picked = {sp: edited_refs.get(sp) or clean.get(sp) or everything[sp] for sp in cloning}
+    wavs = {speaker: reference_wav(reference) for speaker, reference in picked.items()}
+    voices = {
+        s.id: cloned(cast[s.id], wavs[s.speaker], s.speaker) if cast[s.id].model_voice == CLONE else cast[s.id]
+        for s in segments
+    }
+    return voices, {speaker: reference.segment_ids for speaker, reference in picked.items()}
 
 
 def cloned(voice: Voice, reference_wav: Path, speaker: str) -> Voice:

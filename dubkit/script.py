@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,10 +52,13 @@ class Transcript:
 
 @dataclass(frozen=True)
 class Script:
+    """`references`: speaker → ids of the lines its voice is cloned from (written by a cloning voice; editable)."""
+
     source_language: str
     target_language: str
     segments: tuple[Segment, ...]
     speakers: tuple[str, ...] = field(default=())
+    references: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def with_segments(self, segments: tuple[Segment, ...]) -> Script:
         speakers = tuple(sorted({s.speaker for s in segments}))
@@ -74,6 +78,7 @@ class Script:
                 target_language=str(data["target_language"]),
                 segments=segments,
                 speakers=tuple(data.get("speakers") or ()),
+                references={str(k): tuple(map(str, v)) for k, v in (data.get("references") or {}).items()},
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{origin}: not a valid dubkit script ({exc.__class__.__name__}: {exc})") from None

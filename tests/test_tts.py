@@ -56,7 +56,7 @@ def test_profiles_parse_and_name_an_existing_engine() -> None:
         for field, kind in FIELDS.items():
             assert isinstance(data[field], kind), f"{path.name}: {field} is not {kind.__name__}"
         assert data["name"] == path.stem
-        assert data["engine"] in {"kokoro", "piper", "espeak"}, path.name
+        assert data["engine"] in {"kokoro", "piper", "espeak", "coqui"}, path.name
         assert importlib.util.find_spec(f"dubkit.backends.tts_{data['engine']}") is not None
         assert 0.5 <= data["rate"] <= 2.0 and data["license"], path.name
 

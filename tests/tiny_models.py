@@ -219,7 +219,7 @@ def xtts(directory: Path, seed: int = 0, max_audio_tokens: int = 24) -> Path:
     )
     config = XttsConfig(model_args=args, languages=XTTS_LANGUAGES)
     torch.manual_seed(seed)
-    model = Xtts.init_from_config(config)
+    model = Xtts(config)
     model.tokenizer = VoiceBpeTokenizer(str(directory / "vocab.json"))
     model.init_models()
     torch.save({"model": model.state_dict()}, directory / "model.pth")

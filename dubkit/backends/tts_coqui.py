@@ -272,7 +272,7 @@ def _load_xtts(path: Path, device: str) -> Any:
 
     config = XttsConfig()
     config.load_json(str(path / "config.json"))
-    model = Xtts.init_from_config(config)
+    model = Xtts(config)
     model.load_checkpoint(config, checkpoint_dir=str(path), checkpoint_path=str(checkpoint(path)), eval=True)
     return model.to(device)
 

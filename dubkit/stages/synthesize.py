@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dubkit import audio, fit, languages, media
+from dubkit import audio, fit, languages, media, references
 from dubkit.cache import Key
 from dubkit.job import Artefact, Job, LineFit
 from dubkit.script import Script, Segment
@@ -29,9 +29,12 @@ class Synthesizer(Protocol):
 
 
 def run(job: Job, ctx: Context) -> Job:
-    script = job.script
-    assert script is not None
-    cast = _cast(script, job, ctx)
+    assert job.script is not None
+    profiles = _cast(job.script, job, ctx)
+    cast, chosen = references.cast_clones(
+        job.script.segments, profiles, job.script.references, lambda ref: _reference_wav(ref, job, ctx)
+    )
+    script = _voiced(dataclasses.replace(job.script, references=chosen), profiles)
     duration_ms = int(round(job.duration_s * 1000))
     key = ctx.cache.key(
         NAME,
@@ -42,7 +45,7 @@ def run(job: Job, ctx: Context) -> Job:
     entry = ctx.cache.lookup(key)
     if entry is not None:
         lines = tuple(dataclasses.replace(line, synthesized=False) for line in _load_lines(entry))
-        return job.with_artefact(NAME, Artefact(key.digest, entry, True), lines=lines, script=_voiced(script, cast))
+        return job.with_artefact(NAME, Artefact(key.digest, entry, True), lines=lines, script=script)
     slots = fit.slots(script.segments, duration_ms, ctx.preset.synthesize.fit)
     fitted: list[tuple[LineFit, Path]] = []
     for index, (segment, slot) in enumerate(zip(script.segments, slots, strict=True)):
@@ -53,9 +56,7 @@ def run(job: Job, ctx: Context) -> Job:
         _assemble(fitted, duration_ms, work / "dialogue.wav")
         lines = tuple(line for line, _ in fitted)
         (work / "lines.json").write_text(json.dumps([dataclasses.asdict(x) for x in lines], indent=2))
-    return job.with_artefact(
-        NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines, script=_voiced(script, cast)
-    )
+    return job.with_artefact(NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines, script=script)
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
@@ -67,6 +68,18 @@ def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
         s.id: choose(s.voice, s.speaker, target, job.episode.cast, config.voices, config.fallback_voice, profiles)
         for s in script.segments
     }
+
+
+def _reference_wav(reference: references.Reference, job: Job, ctx: Context) -> Path:
+    """The speaker's reference lines cut from the original soundtrack, cached per source and spans."""
+    key = ctx.cache.key(
+        "reference",
+        {"cutter": references.__name__},
+        {"gap_ms": references.GAP_MS},
+        {"original": job.key("ingest"), "spans": reference.spans_ms},
+    )
+    original = job.entry("ingest") / "original.wav"
+    return _cached_file(ctx, key, lambda out: references.extract(original, reference, out))[0]
 
 
 def _voiced(script: Script, cast: dict[str, Voice]) -> Script:
