@@ -58,6 +58,7 @@ def main(verbose: int) -> None:
 @click.option("--from", "source", default=None, help="Source language (default: detected).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("dubbed"), show_default=True)
 @click.option("--pipeline", default=None, help="Preset name in pipelines/ or a TOML path.")
+@click.option("--asr-model", default=None, help="Transcription model: a name (large-v3), a local path, embedded:base.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_CACHE_DIR")
 @click.option("--until", default=None, help="Stop after this stage (e.g. translate, to edit the script).")
 @click.option("--script", "script", type=click.Path(path_type=Path), default=None, help="Resume from an edited script.")
@@ -71,6 +72,7 @@ def translate(
     source: str | None,
     outdir: Path,
     pipeline: str | None,
+    asr_model: str | None,
     cache_dir: Path | None,
     until: str | None,
     script: Path | None,
@@ -80,14 +82,16 @@ def translate(
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
+    from dubkit.config import load_preset, with_asr_model
     from dubkit.job import Episode
     from dubkit.runner import dub
     from dubkit.voices import parse_cast
 
     episode = Episode(input_path, target, source, script, parse_cast(cast))
+    preset = load_preset(pipeline)
     result = dub(
         episode,
-        preset=pipeline,
+        preset=with_asr_model(preset, asr_model) if asr_model else preset,
         cache=Cache(cache_dir),
         outdir=outdir,
         until=until,
@@ -134,8 +138,8 @@ def backends(as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     for row in rows:
-        state = "usable" if row["usable"] else f"missing ({row['reason']}); install: {row['install']}"
-        click.echo(f"{row['kind']:<10} {row['name']:<15} {state}")
+        state = "usable" if row["usable"] else f"missing ({row['reason']})"
+        click.echo(f"{row['kind']:<10} {row['name']:<15} {state}\n{'':<27}install: {row['install']}")
 
 
 @main.group()

@@ -85,6 +85,12 @@ def load_preset(name_or_path: str | None = None) -> Preset:
     return _build(Preset, {"name": path.stem, "path": path, **data}, f"{path}")
 
 
+def with_asr_model(preset: Preset, model: str) -> Preset:
+    """The preset with its transcription model replaced (`--asr-model`): a name, local path or `embedded:base`."""
+    options = {**preset.transcribe.options, "model": model}
+    return dataclasses.replace(preset, transcribe=dataclasses.replace(preset.transcribe, options=options))
+
+
 _NESTED = {
     "transcribe": TranscribeConfig,
     "translate": TranslateConfig,

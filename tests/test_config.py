@@ -49,3 +49,13 @@ def test_language_codes(tag, canon, iso):
 def test_unknown_language(tag):
     with pytest.raises(ConfigError, match="unknown language code"):
         canonical(tag)
+
+
+def test_asr_model_override_keeps_the_other_options():
+    from dubkit.config import with_asr_model
+
+    preset = load_preset("default")
+    changed = with_asr_model(preset, "/models/large-v3")
+    assert changed.transcribe.options["model"] == "/models/large-v3"
+    assert changed.transcribe.options["compute_type"] == preset.transcribe.options["compute_type"]
+    assert preset.transcribe.options["model"] == "embedded:base"  # the loaded preset is untouched
