@@ -3,7 +3,8 @@
 ASR: the bundled Whisper base (CTranslate2, float16 on disk) run by faster-whisper (float32 and int8)
 and, converted in memory, by openai-whisper (float32), on the same real clips, greedy, language forced.
 MT: the same random-weight models run by transformers and by CTranslate2 (converted), every output forced
-to the same length, so only the engines differ. Two sizes: tiny (1 layer, width 16) and opus-mt size
+to the same length, so only the engines differ; CTranslate2 int8 (quantized weights)
+for reference. Two sizes: tiny (1 layer, width 16) and opus-mt size
 (6 layers, width 512). Prints a table and the ratios; `--json` for machines.
 
     python benchmarks/studio_backends.py [--threads 2] [--lines 64] [--tokens 32]
@@ -91,7 +92,10 @@ def bench_mt(threads: int, lines: int, tokens: int, layers: int, width: int) -> 
         tokenizer = AutoTokenizer.from_pretrained(hf_dir)
         tokenizer.src_lang = "eng_Latn"
         network = AutoModelForSeq2SeqLM.from_pretrained(hf_dir).eval()
-        translator = ctranslate2.Translator(str(ct2_dir), device="cpu", intra_threads=threads)
+        translators = {
+            compute: ctranslate2.Translator(str(ct2_dir), device="cpu", compute_type=compute, intra_threads=threads)
+            for compute in ("default", "int8")
+        }
         target = tokenizer.convert_tokens_to_ids("spa_Latn")
         sources = [tokenizer.convert_ids_to_tokens(tokenizer(t).input_ids) for t in texts]
 
@@ -103,8 +107,8 @@ def bench_mt(threads: int, lines: int, tokens: int, layers: int, width: int) -> 
                 )
             return int(out.shape[1])
 
-        def run_ct2() -> int:
-            out = translator.translate_batch(
+        def run_ct2(compute: str = "default") -> int:
+            out = translators[compute].translate_batch(
                 sources,
                 target_prefix=[["spa_Latn"]] * len(sources),  # the forced first token, as on the transformers side
                 beam_size=1,
@@ -115,7 +119,8 @@ def bench_mt(threads: int, lines: int, tokens: int, layers: int, width: int) -> 
             return len(out[0].hypotheses[0])
 
         result = {"params_M": round(sum(p.numel() for p in network.parameters()) / 1e6, 2)}
-        for name, run in (("transformers", run_hf), ("ctranslate2", run_ct2)):
+        engines = (("transformers", run_hf), ("ctranslate2", run_ct2), ("ctranslate2 int8", lambda: run_ct2("int8")))
+        for name, run in engines:
             length = run()  # warm-up
             result[f"{name} s (best of {REPEATS})"] = round(min(_timed(run) for _ in range(REPEATS)), 4)
             result[f"{name} output positions"] = length
@@ -146,8 +151,11 @@ def main() -> None:
         asr["ratio openai/faster int8"] = round(asr["openai-whisper float32 RTF"] / asr["faster-whisper int8 RTF"], 2)
     for label, layers, width in (("mt tiny (1 layer, width 16)", 1, 16), ("mt opus-mt size (6 layers, 512)", 6, 512)):
         mt = bench_mt(args.threads, args.lines, args.tokens, layers, width)
-        hf, ct2 = (mt[f"{name} s (best of {REPEATS})"] for name in ("transformers", "ctranslate2"))
-        mt["ratio transformers/ctranslate2"] = round(hf / ct2, 2)
+        hf, ct2, ct2_int8 = (
+            mt[f"{name} s (best of {REPEATS})"] for name in ("transformers", "ctranslate2", "ctranslate2 int8")
+        )
+        mt["ratio transformers/ctranslate2 (equal weights)"] = round(hf / ct2, 2)
+        mt["ratio transformers/ctranslate2 int8 (quantized)"] = round(hf / ct2_int8, 2)
         report[label] = mt
     if args.json:
         print(json.dumps(report, indent=2))

@@ -1,7 +1,7 @@
 import pytest
 
 from dubkit import registry
-from dubkit.config import load_preset
+from dubkit.config import PIPELINES_DIR, load_preset
 from dubkit.errors import ConfigError
 from dubkit.languages import canonical, iso639_2
 
@@ -59,3 +59,17 @@ def test_asr_model_override_keeps_the_other_options():
     assert changed.transcribe.options["model"] == "/models/large-v3"
     assert changed.transcribe.options["compute_type"] == preset.transcribe.options["compute_type"]
     assert preset.transcribe.options["model"] == "embedded:base"  # the loaded preset is untouched
+
+
+@pytest.mark.parametrize("path", sorted(PIPELINES_DIR.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_preset_names_known_backends_voices_and_options(path):
+    from dubkit.voices import load_voices
+
+    preset = load_preset(str(path))
+    registry.check_options(registry.spec("asr", preset.transcribe.backend), preset.transcribe.options, path.name)
+    for name in preset.translate.backends:
+        registry.check_options(registry.spec("mt", name), preset.translate.options.get(name, {}), path.name)
+    for name, options in preset.synthesize.options.items():
+        registry.check_options(registry.spec("tts", name), options, path.name)
+    voices = load_voices()
+    assert {*preset.synthesize.voices.values(), preset.synthesize.fallback_voice} <= set(voices)

@@ -3,8 +3,9 @@
 `model` is a directory made by `ct2-transformers-converter --model NAME --output_dir DIR
 --copy_files tokenizer_config.json ...` (the tokenizer files copied beside `model.bin`), or a hub
 repository that holds such a conversion. Tokenization, language codes, batching and the glossary are
-the transformers backend's; only generation runs in CTranslate2 (the same weights ran 1.2-1.8x faster
-in float32 on 2 CPU cores, more with `compute_type = "int8"`: benchmarks/studio_backends.py).
+the transformers backend's; only generation runs in CTranslate2. On 2 CPU cores at opus-mt size, the same
+float32 weights ran about as fast as transformers (1.05x); `compute_type = "int8"` (quantized) ran 1.6x
+faster (benchmarks/studio_backends.py).
 """
 
 from __future__ import annotations
