@@ -173,11 +173,14 @@ def whisper_checkpoint(path: Path, seed: int = 0) -> Path:
     )
     torch.manual_seed(seed)
     model = Whisper(dims)
-    # Random weights may end a window at once or call it silence (then a stage finds no speech): silence the
-    # end-of-text and no-speech tokens (logit 0 among 51,865 random ones) so every window decodes some text.
+    # Random weights may end a window at once, call it silence, or decode nothing but timestamps (then a stage
+    # finds no speech): give end-of-text, no-speech and the 1,501 timestamp tokens logit 0, far below the best
+    # of the ~50,000 random text logits, so every window decodes text (its first timestamp is still forced).
     tokenizer = get_tokenizer(multilingual=True)
+    silenced = [tokenizer.eot, tokenizer.no_speech, *range(tokenizer.timestamp_begin, dims.n_vocab)]
     with torch.no_grad():
-        model.decoder.token_embedding.weight[[tokenizer.eot, tokenizer.no_speech]] = 0.0
+        model.decoder.positional_embedding.normal_(std=0.02)  # torch.empty in the library: left uninitialized
+        model.decoder.token_embedding.weight[silenced] = 0.0
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"dims": dims.__dict__, "model_state_dict": model.state_dict()}, path)
     return path
