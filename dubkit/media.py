@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,6 +62,15 @@ class MediaInfo:
 
 
 @dataclass(frozen=True)
+class Frame:
+    """One decoded picture: its index in decode order, presentation time and RGB pixels (height, width, 3)."""
+
+    index: int
+    time_s: float
+    rgb: np.ndarray
+
+
+@dataclass(frozen=True)
 class Loudness:
     """EBU R128 measurement: integrated loudness (LUFS), true peak (dBTP), loudness range (LU)."""
 
@@ -93,6 +102,27 @@ def probe(path: Path, allow_image: bool = False) -> MediaInfo:
         except av.FFmpegError as exc:
             raise MediaError(path, "truncated or corrupt", str(exc)) from None
     return info
+
+
+def video_frames(path: Path, max_height: int = 0) -> Iterator[Frame]:
+    """Decode the first video stream one frame at a time (memory stays flat), scaled to at most max_height."""
+    import av
+
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(info.path, "no video stream")
+    scale = min(1.0, max_height / info.height) if max_height and info.height else 1.0
+    size = {"width": 2 * round(info.width * scale / 2), "height": 2 * round(info.height * scale / 2)}
+    url = ffmpeg.file_url(info.path)
+    with av.open(url, format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for index, frame in enumerate(container.decode(stream)):
+                rgb = frame.to_ndarray(format="rgb24", **(size if scale < 1.0 else {}))
+                yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4))
+        except av.FFmpegError as exc:
+            raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
 
 
 def _sniff(path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Lip-sync: face analysis of the picture (mouth tracks) and, later, re-animation of the speaking mouth."""

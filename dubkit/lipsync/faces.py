@@ -1,0 +1,73 @@
+"""Mouth opening per frame from MediaPipe's face mesh (mediapipe 0.10.21 bundles its models), streamed.
+
+The opening is the gap between the inner lips (mesh points 13 and 14) over the face height (10 to 152),
+so it does not depend on the face's size in the picture. Frames without a face give NaN.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from dubkit import media
+from dubkit.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+INSTALL = "pip install 'dubkit[lipsync]'"
+UPPER_LIP, LOWER_LIP, FOREHEAD, CHIN = 13, 14, 10, 152
+ANALYSIS_HEIGHT = 480  # frames are scaled down to this before the mesh: faces stay large enough, decoding cheap
+
+
+@dataclass(frozen=True)
+class MouthTrack:
+    """Per decoded frame: presentation time (s) and mouth opening (NaN without a face)."""
+
+    times_s: np.ndarray
+    opening: np.ndarray
+
+    @property
+    def fps(self) -> float:
+        steps = np.diff(self.times_s)
+        return float(1.0 / np.median(steps)) if len(steps) else 0.0
+
+    @property
+    def face_frames(self) -> int:
+        return int(np.count_nonzero(~np.isnan(self.opening)))
+
+
+def mouth_track(video: Path, max_height: int = ANALYSIS_HEIGHT) -> MouthTrack:
+    """The largest face's mouth opening in every frame of *video* (one frame in memory at a time)."""
+    mesh = _face_mesh()
+    times, opening = [], []
+    with mesh:
+        for frame in media.video_frames(video, max_height):
+            times.append(frame.time_s)
+            height, width = frame.rgb.shape[:2]
+            opening.append(_opening(mesh.process(np.ascontiguousarray(frame.rgb)), width / height))
+    log.info("%s: %d frames, %d with a face", video, len(times), int(np.sum(~np.isnan(opening))))
+    return MouthTrack(np.asarray(times, dtype=np.float64), np.asarray(opening, dtype=np.float64))
+
+
+def _face_mesh():  # noqa: ANN202 - mediapipe's own type
+    try:
+        from mediapipe.python.solutions.face_mesh import FaceMesh
+    except ImportError as exc:
+        raise BackendUnavailable("lipsync/faces", f"mediapipe is not installed ({exc})", INSTALL) from None
+    return FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5)
+
+
+def _opening(result, aspect: float) -> float:  # noqa: ANN001 - mediapipe's own type
+    """Inner-lip gap over face height; landmarks come in fractions of width and height, hence *aspect*."""
+    if not result.multi_face_landmarks:
+        return float("nan")
+    points = result.multi_face_landmarks[0].landmark
+
+    def gap(a: int, b: int) -> float:
+        return float(np.hypot((points[a].x - points[b].x) * aspect, points[a].y - points[b].y))
+
+    face = gap(FOREHEAD, CHIN)
+    return gap(UPPER_LIP, LOWER_LIP) / face if face > 0 else float("nan")

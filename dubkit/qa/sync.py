@@ -1,0 +1,128 @@
+"""Audio-video sync: the offset between the mouth's movement and the speech, and how sure we are of it.
+
+The picture gives a mouth-opening track (`dubkit.lipsync.faces`); the sound gives a speech envelope, the
+RMS of the 500-2000 Hz band (where the first formant follows the jaw) in a 40 ms window at each frame.
+Both are put on one even time grid (phones and cameras drop frames), and for every lag within
+±`max_lag_ms` the score is the correlation of their frame-to-frame changes plus half the correlation of
+their levels. The best lag, refined to a fraction of a frame, is the offset; positive means the sound
+comes late. Confidence is the best score minus the median score over all lags: near 0 when nothing in
+the picture follows the sound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dubkit.lipsync.faces import MouthTrack
+
+BAND_HZ = (500.0, 2000.0)
+WINDOW_MS = 40.0
+MAX_LAG_MS = 400.0
+LEVEL_WEIGHT = 0.5
+MIN_FRAMES = 25  # fewer frames with a face than this (1 s at 25 fps) is no measurement
+
+
+@dataclass(frozen=True)
+class SyncEstimate:
+    """`offset_frames` > 0: the sound is late. `confidence`: best score minus the median score over lags."""
+
+    offset_frames: float
+    fps: float
+    confidence: float
+    frames: int
+
+    @property
+    def offset_ms(self) -> float:
+        return 1000.0 * self.offset_frames / self.fps
+
+
+def estimate(
+    track: MouthTrack,
+    audio: np.ndarray,
+    rate: int,
+    start_s: float | None = None,
+    end_s: float | None = None,
+    max_lag_ms: float = MAX_LAG_MS,
+) -> SyncEstimate | None:
+    """The offset of mono *audio* (starting with the video) against *track*, over [start_s, end_s).
+
+    None when there is too little to measure: no face, too few frames, or a flat signal.
+    """
+    fps = track.fps
+    grid = _grid(track, start_s, end_s)
+    if fps <= 0 or len(grid) < MIN_FRAMES:
+        return None
+    mouth = _on_grid(track, grid)
+    if mouth is None:
+        return None
+    speech = speech_envelope(audio, rate, grid)
+    max_lag = max(1, int(round(max_lag_ms * fps / 1000.0)))
+    scores = _scores(mouth, speech, max_lag)
+    if not np.isfinite(scores).any():
+        return None
+    best = int(np.nanargmax(scores))
+    offset = best - max_lag + _parabolic(scores, best)
+    confidence = float(scores[best] - np.nanmedian(scores))
+    return SyncEstimate(float(offset), fps, confidence, len(grid))
+
+
+def speech_envelope(audio: np.ndarray, rate: int, times_s: np.ndarray, window_ms: float = WINDOW_MS) -> np.ndarray:
+    """RMS of the speech band in a window centred on each time."""
+    from scipy.signal import butter, sosfiltfilt
+
+    low, high = BAND_HZ
+    sos = butter(4, (low, min(high, 0.45 * rate)), btype="band", fs=rate, output="sos")
+    band = sosfiltfilt(sos, np.asarray(audio, dtype=np.float64)) if len(audio) > 30 else np.zeros(len(audio))
+    squared = np.concatenate([[0.0], np.cumsum(band * band)])
+    half = max(1, int(rate * window_ms / 2000.0))
+    centres = np.round(np.asarray(times_s) * rate).astype(np.int64)
+    lo = np.clip(centres - half, 0, len(band))
+    hi = np.clip(centres + half, 0, len(band))
+    energy = (squared[hi] - squared[lo]) / np.maximum(hi - lo, 1)
+    return np.sqrt(np.maximum(energy, 0.0))
+
+
+def _grid(track: MouthTrack, start_s: float | None, end_s: float | None) -> np.ndarray:
+    """An even time grid at the track's frame rate, inside the window and the frames that have a face."""
+    seen = track.times_s[~np.isnan(track.opening)]
+    if len(seen) == 0 or track.fps <= 0:
+        return np.zeros(0)
+    first = max(seen[0], start_s if start_s is not None else seen[0])
+    last = min(seen[-1], end_s - 1e-6 if end_s is not None else seen[-1])  # end_s itself is outside
+    step = 1.0 / track.fps
+    return first + step * np.arange(int(np.floor((last - first) / step + 1e-6)) + 1) if last > first else np.zeros(0)
+
+
+def _on_grid(track: MouthTrack, grid: np.ndarray) -> np.ndarray | None:
+    """Mouth opening interpolated onto the grid; gaps without a face are bridged linearly."""
+    seen = ~np.isnan(track.opening)
+    if np.count_nonzero(seen) < MIN_FRAMES:
+        return None
+    return np.interp(grid, track.times_s[seen], track.opening[seen])
+
+
+def _scores(mouth: np.ndarray, speech: np.ndarray, max_lag: int) -> np.ndarray:
+    changes = _correlations(np.diff(mouth), np.diff(speech), max_lag)
+    levels = _correlations(mouth, speech, max_lag)
+    return changes + LEVEL_WEIGHT * levels
+
+
+def _correlations(mouth: np.ndarray, speech: np.ndarray, max_lag: int) -> np.ndarray:
+    """Pearson correlation of mouth[t] with speech[t + lag] for lag in -max_lag..max_lag (NaN if undefined)."""
+    out = np.full(2 * max_lag + 1, np.nan)
+    for index, lag in enumerate(range(-max_lag, max_lag + 1)):
+        a, b = (mouth[: len(mouth) - lag], speech[lag:]) if lag >= 0 else (mouth[-lag:], speech[: len(speech) + lag])
+        if len(a) >= MIN_FRAMES // 2 and a.std() > 0 and b.std() > 0:
+            out[index] = float(np.corrcoef(a, b)[0, 1])
+    return out
+
+
+def _parabolic(scores: np.ndarray, best: int) -> float:
+    """Sub-frame refinement: the vertex of the parabola through the peak and its neighbours."""
+    if not 0 < best < len(scores) - 1 or not np.isfinite(scores[best - 1 : best + 2]).all():
+        return 0.0
+    left, centre, right = scores[best - 1], scores[best], scores[best + 1]
+    curvature = left - 2 * centre + right
+    return float(np.clip(0.5 * (left - right) / curvature, -0.5, 0.5)) if curvature < 0 else 0.0
