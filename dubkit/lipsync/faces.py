@@ -41,30 +41,31 @@ class MouthTrack:
 
 def mouth_track(video: Path, max_height: int = ANALYSIS_HEIGHT) -> MouthTrack:
     """The largest face's mouth opening in every frame of *video* (one frame in memory at a time)."""
-    mesh = _face_mesh()
-    times, opening = [], []
-    with mesh:
+    times, openings = [], []
+    with face_mesh(1) as mesh:
         for frame in media.video_frames(video, max_height):
             times.append(frame.time_s)
             height, width = frame.rgb.shape[:2]
-            opening.append(_opening(mesh.process(np.ascontiguousarray(frame.rgb)), width / height))
-    log.info("%s: %d frames, %d with a face", video, len(times), int(np.sum(~np.isnan(opening))))
-    return MouthTrack(np.asarray(times, dtype=np.float64), np.asarray(opening, dtype=np.float64))
+            faces = mesh.process(np.ascontiguousarray(frame.rgb)).multi_face_landmarks
+            openings.append(opening(faces[0], width / height) if faces else float("nan"))
+    log.info("%s: %d frames, %d with a face", video, len(times), int(np.sum(~np.isnan(openings))))
+    return MouthTrack(np.asarray(times, dtype=np.float64), np.asarray(openings, dtype=np.float64))
 
 
-def _face_mesh():  # noqa: ANN202 - mediapipe's own type
+def face_mesh(max_faces: int):  # noqa: ANN201 - mediapipe's own type
+    """MediaPipe's face mesh in video mode (landmarks tracked from frame to frame)."""
     try:
         from mediapipe.python.solutions.face_mesh import FaceMesh
     except ImportError as exc:
         raise BackendUnavailable("lipsync/faces", f"mediapipe is not installed ({exc})", INSTALL) from None
-    return FaceMesh(static_image_mode=False, max_num_faces=1, refine_landmarks=False, min_detection_confidence=0.5)
+    return FaceMesh(
+        static_image_mode=False, max_num_faces=max_faces, refine_landmarks=False, min_detection_confidence=0.5
+    )
 
 
-def _opening(result, aspect: float) -> float:  # noqa: ANN001 - mediapipe's own type
+def opening(landmarks, aspect: float) -> float:  # noqa: ANN001 - mediapipe's own type
     """Inner-lip gap over face height; landmarks come in fractions of width and height, hence *aspect*."""
-    if not result.multi_face_landmarks:
-        return float("nan")
-    points = result.multi_face_landmarks[0].landmark
+    points = landmarks.landmark
 
     def gap(a: int, b: int) -> float:
         return float(np.hypot((points[a].x - points[b].x) * aspect, points[a].y - points[b].y))

@@ -1,0 +1,98 @@
+"""Shots, face tracks and the active speaker (dubkit.lipsync.tracks)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubkit.lipsync import tracks
+
+RATE = 16000
+
+
+def test_iou():
+    a = np.array([0.0, 0.0, 0.5, 0.5])
+    assert tracks._iou(a, a) == pytest.approx(1.0)
+    assert tracks._iou(a, np.array([0.25, 0.0, 0.75, 0.5])) == pytest.approx(1 / 3)
+    assert tracks._iou(a, np.array([0.6, 0.6, 0.9, 0.9])) == 0.0
+
+
+def test_histogram_distance_separates_cuts_from_motion():
+    y, x = np.mgrid[0:120, 0:170]
+    world = np.stack([x * 255 // 170, y * 255 // 120, (x + y) * 255 // 290], axis=-1).astype(np.uint8)
+    scene, moved = world[:, :160], world[:, 3:163]  # a small pan: nearly the same colours
+    other = (scene // 2 + 100).astype(np.uint8)  # another scene: other colours
+    same = tracks._distance(tracks._histogram(scene), tracks._histogram(moved))
+    cut = tracks._distance(tracks._histogram(scene), tracks._histogram(other))
+    assert same < 0.1 < tracks.CUT_DISTANCE < cut
+
+
+def test_faces_join_the_overlapping_track_of_their_shot():
+    builder = tracks._Tracks()
+    left, right = np.array([0.1, 0.3, 0.3, 0.8]), np.array([0.6, 0.3, 0.8, 0.8])
+    for frame in range(3):
+        builder.add(0, frame, left + 0.01 * frame, 0.1)
+        builder.add(0, frame, right, 0.2)
+        builder.end_frame(0)
+    builder.add(1, 3, left, 0.3)  # same place, next shot: a new face
+    builder.end_frame(1)
+    found = builder.tracks()
+    assert [(t.shot, t.frames.tolist()) for t in found] == [(0, [0, 1, 2]), (0, [0, 1, 2]), (1, [3])]
+    assert found[1].opening.tolist() == [0.2, 0.2, 0.2]
+
+
+@pytest.fixture(scope="module")
+def hard_cases(shared_media):
+    pytest.importorskip("mediapipe", reason="mediapipe is not installed (pip install 'dubkit[lipsync]')")
+    return shared_media / "video" / "hard_cases"
+
+
+@pytest.mark.slow
+def test_hard_cuts_restart_the_tracks(hard_cases):
+    clip = hard_cases / "grid_3speakers_hard_cuts.mp4"
+    analysis = tracks.analyse(clip)
+    assert analysis.shots == (0, 75, 150)
+    assert [t.shot for t in analysis.tracks] == [0, 1, 2]
+    for track in analysis.tracks:
+        assert {analysis.shot_of(int(f)) for f in track.frames} == {track.shot}
+        assert len(track.frames) >= 70
+    audio = _audio(clip)
+    for shot, start in enumerate((0.0, 3.0, 6.0)):
+        speaker = tracks.active_speaker(analysis, audio, RATE, start, start + 3.0)
+        assert speaker is not None and speaker[0].shot == shot
+
+
+@pytest.mark.slow
+def test_the_speaking_face_of_two_is_found(hard_cases):
+    """Left face speaks 0-3 s while the right is frozen, then the other way round."""
+    clip = hard_cases / "grid_2speakers_side_by_side_turns.mp4"
+    analysis = tracks.analyse(clip)
+    assert analysis.shots == (0,) and len(analysis.tracks) == 2
+    left, right = sorted(analysis.tracks, key=lambda t: t.boxes[:, 0].mean())
+    assert left.boxes[:, 2].max() < 0.5 < right.boxes[:, 0].min()
+    audio = _audio(clip)
+    for start, speaking in ((0.0, left), (1.5, left), (3.0, right), (4.5, right)):
+        found = tracks.active_speaker(analysis, audio, RATE, start, start + 1.5)
+        assert found is not None and found[0].id == speaking.id, (start, found)
+
+
+@pytest.mark.slow
+def test_no_face_gives_no_track_and_no_speaker(tmp_path, hard_cases):
+    from PIL import Image
+
+    from dubkit import audio as audio_io
+    from dubkit import media
+
+    Image.new("RGB", (320, 240), (40, 90, 160)).save(tmp_path / "sky.png")
+    t = np.arange(RATE * 3) / RATE
+    audio_io.write_wav(tmp_path / "tone.wav", (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), RATE)
+    clip = media.still_video(tmp_path / "sky.png", tmp_path / "tone.wav", tmp_path / "sky.mp4", fps=25)
+    analysis = tracks.analyse(clip)
+    assert analysis.tracks == () and analysis.shots == (0,) and len(analysis.times_s) >= 70
+    assert tracks.active_speaker(analysis, _audio(clip), RATE, 0.0, 3.0) is None
+
+
+def _audio(clip) -> np.ndarray:
+    from dubkit import media
+
+    return media.decode_audio(clip, RATE, 1).reshape(-1)
