@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ import numpy as np
 
 from dubkit import ffmpeg
 from dubkit.errors import MediaError
+from dubkit.fsutil import atomic_path
 
 if TYPE_CHECKING:
     from av.container import InputContainer
@@ -123,6 +124,24 @@ def video_frames(path: Path, max_height: int = 0) -> Iterator[Frame]:
                 yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4))
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
+
+
+def write_video(frames: Iterable[np.ndarray], out: Path, fps: float, crf: int = 16) -> Path:
+    """Encode RGB frames (even width and height) as an H.264 MP4 without audio, atomically."""
+    from fractions import Fraction
+
+    import av
+
+    with atomic_path(Path(out), suffix=".mp4") as tmp, av.open(str(tmp), "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        stream.pix_fmt = "yuv420p"
+        stream.options = {"crf": str(crf), "preset": "veryfast"}
+        for index, rgb in enumerate(frames):
+            if index == 0:
+                stream.height, stream.width = rgb.shape[:2]
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")))
+        container.mux(stream.encode())
+    return Path(out)
 
 
 def _sniff(path: Path) -> None:

@@ -111,6 +111,14 @@ SPECS: tuple[BackendSpec, ...] = (
         pip=f"{_TORCH} 'dubkit[asr,transformers]'",
     ),
     BackendSpec(
+        "lipsync",
+        "wav2lip",
+        "dubkit.backends.lipsync_wav2lip:Wav2LipSyncer",
+        "wav2lip",
+        ("torch", "librosa", "cv2", "mediapipe"),
+        pip=f"{_TORCH} 'dubkit[lipsync,wav2lip]'",
+    ),
+    BackendSpec(
         "tts",
         "coqui",
         "dubkit.backends.tts_coqui:CoquiSynthesizer",
