@@ -111,6 +111,9 @@ SPECS: tuple[BackendSpec, ...] = (
         pip=f"{_TORCH} 'dubkit[asr,transformers]'",
     ),
     BackendSpec(
+        "lipsync", "exemplar", "dubkit.backends.lipsync_exemplar:ExemplarSyncer", "lipsync", ("mediapipe", "cv2")
+    ),
+    BackendSpec(
         "lipsync",
         "wav2lip",
         "dubkit.backends.lipsync_wav2lip:Wav2LipSyncer",

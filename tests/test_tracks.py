@@ -30,15 +30,16 @@ def test_histogram_distance_separates_cuts_from_motion():
 def test_faces_join_the_overlapping_track_of_their_shot():
     builder = tracks._Tracks()
     left, right = np.array([0.1, 0.3, 0.3, 0.8]), np.array([0.6, 0.3, 0.8, 0.8])
+    corners = np.zeros((2, 2))
     for frame in range(3):
-        builder.add(0, frame, left + 0.01 * frame, 0.1)
-        builder.add(0, frame, right, 0.2)
+        builder.add(0, frame, tracks._Face(left + 0.01 * frame, 0.1, corners))
+        builder.add(0, frame, tracks._Face(right, 0.2, corners))
         builder.end_frame(0)
-    builder.add(1, 3, left, 0.3)  # same place, next shot: a new face
+    builder.add(1, 3, tracks._Face(left, 0.3, corners))  # same place, next shot: a new face
     builder.end_frame(1)
     found = builder.tracks()
     assert [(t.shot, t.frames.tolist()) for t in found] == [(0, [0, 1, 2]), (0, [0, 1, 2]), (1, [3])]
-    assert found[1].opening.tolist() == [0.2, 0.2, 0.2]
+    assert found[1].opening.tolist() == [0.2, 0.2, 0.2] and found[1].corners.shape == (3, 2, 2)
 
 
 @pytest.fixture(scope="module")

@@ -24,18 +24,21 @@ log = logging.getLogger(__name__)
 CUT_DISTANCE = 0.3
 MIN_IOU = 0.3
 MAX_FACES = 4
+MOUTH_CORNERS = (61, 291)  # face-mesh points at the left and right corners of the mouth
 SPEAKER_MAX_LAG_MS = 200.0  # a speaker's mouth is within a few frames of the sound; wider lags only add noise
 
 
 @dataclass(frozen=True)
 class FaceTrack:
-    """One face through one shot: frame indices, boxes (x0, y0, x1, y1 as fractions), mouth opening."""
+    """One face through one shot: frame indices, boxes (x0, y0, x1, y1 as fractions), mouth opening, and the
+    mouth corners ((x, y) left, (x, y) right, as fractions) that align mouths between frames."""
 
     id: int
     shot: int
     frames: np.ndarray
     boxes: np.ndarray
     opening: np.ndarray
+    corners: np.ndarray
 
     def mouth(self, times_s: np.ndarray) -> MouthTrack:
         return MouthTrack(times_s[self.frames], self.opening)
@@ -71,7 +74,8 @@ def analyse(video: Path, max_height: int = ANALYSIS_HEIGHT, max_faces: int = MAX
             height, width = frame.rgb.shape[:2]
             result = mesh.process(np.ascontiguousarray(frame.rgb))
             for landmarks in result.multi_face_landmarks or ():
-                builder.add(len(shots) - 1, frame.index, _box(landmarks), opening(landmarks, width / height))
+                face = _Face(_box(landmarks), opening(landmarks, width / height), _corners(landmarks))
+                builder.add(len(shots) - 1, frame.index, face)
             builder.end_frame(len(shots) - 1)
     finally:
         if mesh is not None:
@@ -96,6 +100,13 @@ def active_speaker(
     return best
 
 
+@dataclass(frozen=True)
+class _Face:
+    box: np.ndarray
+    opening: float
+    corners: np.ndarray
+
+
 class _Tracks:
     """Greedy IoU association of the faces of each frame with the open tracks of the current shot."""
 
@@ -104,18 +115,19 @@ class _Tracks:
         self._open: list[int] = []
         self._seen: set[int] = set()
 
-    def add(self, shot: int, frame: int, box: np.ndarray, mouth: float) -> None:
+    def add(self, shot: int, frame: int, face: _Face) -> None:
         candidates = [i for i in self._open if self._rows[i]["shot"] == shot and i not in self._seen]
-        overlaps = [(_iou(self._rows[i]["boxes"][-1], box), i) for i in candidates]
+        overlaps = [(_iou(self._rows[i]["boxes"][-1], face.box), i) for i in candidates]
         iou, index = max(overlaps, default=(0.0, -1))
         if iou < MIN_IOU:
             index = len(self._rows)
-            self._rows.append({"shot": shot, "frames": [], "boxes": [], "opening": []})
+            self._rows.append({"shot": shot, "frames": [], "boxes": [], "opening": [], "corners": []})
             self._open.append(index)
         row = self._rows[index]
         row["frames"].append(frame)
-        row["boxes"].append(box)
-        row["opening"].append(mouth)
+        row["boxes"].append(face.box)
+        row["opening"].append(face.opening)
+        row["corners"].append(face.corners)
         self._seen.add(index)
 
     def end_frame(self, shot: int) -> None:
@@ -131,6 +143,7 @@ class _Tracks:
                 np.asarray(row["frames"], dtype=np.int64),
                 np.asarray(row["boxes"], dtype=np.float64),
                 np.asarray(row["opening"], dtype=np.float64),
+                np.asarray(row["corners"], dtype=np.float64).reshape(-1, 2, 2),
             )
             for index, row in enumerate(self._rows)
         )
@@ -157,6 +170,11 @@ def _box(landmarks) -> np.ndarray:  # noqa: ANN001 - mediapipe's own type
     xs = np.fromiter((p.x for p in landmarks.landmark), dtype=np.float64)
     ys = np.fromiter((p.y for p in landmarks.landmark), dtype=np.float64)
     return np.array([xs.min(), ys.min(), xs.max(), ys.max()])
+
+
+def _corners(landmarks) -> np.ndarray:  # noqa: ANN001 - mediapipe's own type
+    points = landmarks.landmark
+    return np.array([[points[i].x, points[i].y] for i in MOUTH_CORNERS])
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,0 +1,88 @@
+"""The CPU exemplar lip-sync backend: geometry, targets, and real clips re-timed to another clip's speech."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dubkit.backends import lipsync_exemplar as exemplar
+from dubkit.lipsync.tracks import FaceTrack
+
+RATE = 16000
+
+
+def test_similarity_maps_the_two_points():
+    src = np.array([[10.0, 20.0], [30.0, 25.0]])
+    dst = np.array([[100.0, 50.0], [140.0, 70.0]])
+    matrix = exemplar._similarity(src, dst)
+    mapped = np.c_[src, np.ones(2)] @ matrix.T
+    assert np.allclose(mapped, dst)
+
+
+def test_targets_close_the_mouth_in_pauses_and_follow_loudness():
+    frames = 100
+    track = FaceTrack(0, 0, np.arange(frames), np.zeros((frames, 4)), np.linspace(0.0, 0.2, frames), np.zeros(0))
+    times = np.arange(frames) / 25.0
+    silent = exemplar.target_openings(track, times, np.zeros(RATE * 4, np.float32), RATE)
+    assert np.allclose(silent, np.quantile(track.opening, 0.05))
+    rng = np.random.default_rng(0)
+    loud = np.repeat(np.r_[np.zeros(50), np.linspace(0.05, 0.5, 50)], RATE // 25)
+    speech = (rng.standard_normal(len(loud)) * loud).astype(np.float32)
+    target = exemplar.target_openings(track, times, speech, RATE)
+    assert target[5:45].max() <= np.quantile(track.opening, 0.06)  # the first 2 s are silent: closed
+    assert target[60] < target[80] < target[98]  # louder, wider
+
+
+@pytest.fixture(scope="module")
+def grid(shared_media):
+    pytest.importorskip("mediapipe", reason="mediapipe is not installed (pip install 'dubkit[lipsync]')")
+    return shared_media / "video"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("clip", "speech"), [("bbaf2n", "swiz3n"), ("sbia1a", "brbk7n")])
+def test_mouth_follows_the_new_speech(grid, tmp_path, clip, speech):
+    """Sync confidence against the new speech: clearly higher after than for the untouched picture."""
+    from dubkit import media
+    from dubkit.lipsync import tracks
+    from dubkit.lipsync.faces import mouth_track
+    from dubkit.qa.sync import estimate
+
+    video = grid / "grid" / f"{clip}.mpg"
+    dub = media.decode_audio(grid / "grid" / f"{speech}.mpg", RATE, 1).reshape(-1)
+    analysis = tracks.analyse(video)
+    speaker = max(analysis.tracks, key=lambda t: len(t.frames))
+    out = exemplar.ExemplarSyncer().lipsync(video, dub, RATE, analysis, [speaker.id], tmp_path / "out.mp4")
+    before = estimate(mouth_track(video), dub, RATE)
+    after = estimate(mouth_track(out), dub, RATE)
+    assert before is not None and after is not None
+    assert after.confidence > before.confidence + 0.3, (before, after)
+    assert abs(after.offset_frames) <= 2
+
+
+@pytest.mark.slow
+def test_only_the_chosen_mouth_changes(grid):
+    """Two faces side by side: re-animating the left one leaves the right face and the rest untouched."""
+    from dubkit import media
+    from dubkit.lipsync import tracks
+
+    video = grid / "hard_cases" / "grid_2speakers_side_by_side_turns.mp4"
+    dub = media.decode_audio(grid / "grid" / "swiz3n.mpg", RATE, 1).reshape(-1)
+    analysis = tracks.analyse(video)
+    left = min(analysis.tracks, key=lambda t: t.boxes[:, 0].mean())
+    originals = [frame.rgb for frame in media.video_frames(video)]
+    synced = list(exemplar.ExemplarSyncer().frames(video, dub, RATE, analysis, [left.id]))
+    assert len(synced) == len(originals)
+    changed_frames = 0
+    for index, (before, after) in enumerate(zip(originals, synced, strict=True)):
+        changed = np.any(before != after, axis=2)
+        if not changed.any():
+            continue
+        changed_frames += 1
+        rows, cols = np.nonzero(changed)
+        height, width = changed.shape
+        position = int(np.searchsorted(left.frames, index))
+        x0, y0, x1, y1 = left.boxes[position] * (width, height, width, height)
+        assert cols.max() < width / 2 and x0 - 2 <= cols.min() and cols.max() <= x1 + 2
+        assert rows.min() >= y0 + 0.5 * (y1 - y0) and rows.max() <= y1 + 2  # the lower face only
+    assert changed_frames >= len(left.frames) // 2
