@@ -82,13 +82,14 @@ def translate(
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
-    from dubkit.config import load_preset, with_asr_model
+    from dubkit.config import load_preset, with_asr_model, without_lipsync
     from dubkit.job import Episode
     from dubkit.runner import dub
     from dubkit.voices import parse_cast
 
     episode = Episode(input_path, target, source, script, parse_cast(cast))
     preset = load_preset(pipeline)
+    preset = without_lipsync(preset) if no_lipsync else preset
     result = dub(
         episode,
         preset=with_asr_model(preset, asr_model) if asr_model else preset,

@@ -48,6 +48,15 @@ class SynthesizeConfig:
 
 
 @dataclass(frozen=True)
+class LipsyncConfig:
+    """`enabled = false` (or `--no-lipsync`) keeps the original picture; so does a video with no face."""
+
+    enabled: bool = True
+    backend: str = "exemplar"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RenderConfig:
     separator: str = "deepfilternet"
     options: Mapping[str, Any] = field(default_factory=dict)
@@ -63,6 +72,7 @@ class Preset:
     transcribe: TranscribeConfig = TranscribeConfig()
     translate: TranslateConfig = TranslateConfig()
     synthesize: SynthesizeConfig = SynthesizeConfig()
+    lipsync: LipsyncConfig = LipsyncConfig()
     render: RenderConfig = RenderConfig()
 
 
@@ -85,6 +95,10 @@ def load_preset(name_or_path: str | None = None) -> Preset:
     return _build(Preset, {"name": path.stem, "path": path, **data}, f"{path}")
 
 
+def without_lipsync(preset: Preset) -> Preset:
+    return dataclasses.replace(preset, lipsync=dataclasses.replace(preset.lipsync, enabled=False))
+
+
 def with_asr_model(preset: Preset, model: str) -> Preset:
     """The preset with its transcription model replaced (`--asr-model`): a name, local path or `embedded:base`."""
     options = {**preset.transcribe.options, "model": model}
@@ -95,6 +109,7 @@ _NESTED = {
     "transcribe": TranscribeConfig,
     "translate": TranslateConfig,
     "synthesize": SynthesizeConfig,
+    "lipsync": LipsyncConfig,
     "render": RenderConfig,
     "fit": FitConfig,
 }

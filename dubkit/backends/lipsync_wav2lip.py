@@ -21,6 +21,7 @@ import numpy as np
 from dubkit import media
 from dubkit.backends.phonemes import file_sha256, package_version
 from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.lipsync.tracks import Analysis, Windows, plan
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,17 @@ class Wav2LipSyncer:
     def close(self) -> None:
         self._net = None
 
-    def lipsync(self, video: Path, audio: np.ndarray, boxes: Mapping[int, np.ndarray], out: Path) -> Path:
-        """Write *video* with the faces in *boxes* (frame index → x0, y0, x1, y1 as fractions) re-synced to
-        *audio* (16 kHz mono, starting with the video); no sound in the output."""
-        from dubkit.lipsync.wav2lip_net import mel_spectrogram
+    def lipsync(
+        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows, out: Path
+    ) -> Path:
+        """Write *video* with each track's face re-synced to *audio* inside its windows; no sound in the output."""
+        from dubkit.audio import resample
+        from dubkit.lipsync.wav2lip_net import SAMPLE_RATE, mel_spectrogram
 
         self.load()
         info = media.probe(video)
-        mel = mel_spectrogram(audio)
+        mel = mel_spectrogram(resample(np.asarray(audio, dtype=np.float32), rate, SAMPLE_RATE))
+        boxes = {frame: track.boxes[position] for frame, (track, position) in plan(analysis, windows).items()}
         return media.write_video(self.frames(media.video_frames(video), mel, boxes), out, info.fps)
 
     def frames(self, frames: Iterator[media.Frame], mel: np.ndarray, boxes: Mapping[int, np.ndarray]):  # noqa: ANN201

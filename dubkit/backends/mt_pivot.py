@@ -53,8 +53,9 @@ class PivotTranslator:
         lines = second.translate(dataclasses.replace(request, texts=tuple(middle), source=self.pivot))
         gaps = [index for index, line in enumerate(lines) if UNKNOWN.search(line)]
         if gaps and second.supports(request.source, request.target):
-            direct = second.translate(TranslationRequest(tuple(request.texts[i] for i in gaps), request.source,
-                                                         request.target))
+            direct = second.translate(
+                TranslationRequest(tuple(request.texts[i] for i in gaps), request.source, request.target)
+            )
             for index, line in zip(gaps, direct, strict=True):
                 if len(UNKNOWN.findall(line)) < len(UNKNOWN.findall(lines[index])):
                     lines[index] = line

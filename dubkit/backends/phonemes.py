@@ -92,8 +92,16 @@ class _Espeak:
         lib.espeak_ListVoices.argtypes = [ctypes.c_void_p]
         lib.espeak_SetSynthCallback.argtypes = [_SynthCallback]
         lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        lib.espeak_Synth.argtypes = [ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                     ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        lib.espeak_Synth.argtypes = [
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
+        ]
 
     def _collect(self, wav: Any, count: int, _events: Any) -> int:
         if count > 0:

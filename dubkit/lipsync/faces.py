@@ -6,7 +6,11 @@ so it does not depend on the face's size in the picture. Frames without a face g
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +46,7 @@ class MouthTrack:
 def mouth_track(video: Path, max_height: int = ANALYSIS_HEIGHT) -> MouthTrack:
     """The largest face's mouth opening in every frame of *video* (one frame in memory at a time)."""
     times, openings = [], []
-    with face_mesh(1) as mesh:
+    with native_logs_silenced(), face_mesh(1) as mesh:
         for frame in media.video_frames(video, max_height):
             times.append(frame.time_s)
             height, width = frame.rgb.shape[:2]
@@ -50,6 +54,21 @@ def mouth_track(video: Path, max_height: int = ANALYSIS_HEIGHT) -> MouthTrack:
             openings.append(opening(faces[0], width / height) if faces else float("nan"))
     log.info("%s: %d frames, %d with a face", video, len(times), int(np.sum(~np.isnan(openings))))
     return MouthTrack(np.asarray(times, dtype=np.float64), np.asarray(openings, dtype=np.float64))
+
+
+@contextlib.contextmanager
+def native_logs_silenced() -> Iterator[None]:
+    """MediaPipe's native code logs to file descriptor 2 (TFLite delegates, absl warnings): keep it off the
+    terminal while the mesh runs; Python errors still surface as exceptions."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def face_mesh(max_faces: int):  # noqa: ANN201 - mediapipe's own type

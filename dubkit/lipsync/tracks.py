@@ -9,14 +9,16 @@ The active speaker of a time window is the track whose mouth follows the speech 
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from dubkit import media
-from dubkit.lipsync.faces import ANALYSIS_HEIGHT, MouthTrack, face_mesh, opening
+from dubkit.lipsync.faces import ANALYSIS_HEIGHT, MouthTrack, face_mesh, native_logs_silenced, opening
 from dubkit.qa import sync
 
 log = logging.getLogger(__name__)
@@ -55,6 +57,45 @@ class Analysis:
     def shot_of(self, frame: int) -> int:
         return int(np.searchsorted(self.shots, frame, side="right")) - 1
 
+    def to_json(self) -> str:
+        tracks = [
+            {name: getattr(t, name).tolist() for name in ("frames", "boxes", "opening", "corners")}
+            | {"id": t.id, "shot": t.shot}
+            for t in self.tracks
+        ]
+        return json.dumps({"times_s": self.times_s.tolist(), "shots": list(self.shots), "tracks": tracks})
+
+    @classmethod
+    def from_json(cls, text: str) -> Analysis:
+        data = json.loads(text)
+        tracks = tuple(
+            FaceTrack(
+                t["id"],
+                t["shot"],
+                np.asarray(t["frames"], dtype=np.int64),
+                np.asarray(t["boxes"], dtype=np.float64).reshape(-1, 4),
+                np.asarray(t["opening"], dtype=np.float64),
+                np.asarray(t["corners"], dtype=np.float64).reshape(-1, 2, 2),
+            )
+            for t in data["tracks"]
+        )
+        return cls(np.asarray(data["times_s"], dtype=np.float64), tuple(data["shots"]), tracks)
+
+
+Windows = Mapping[int, Sequence[tuple[float, float]]]  # track id → [start_s, end_s) spans to re-animate
+
+
+def plan(analysis: Analysis, windows: Windows) -> dict[int, tuple[FaceTrack, int]]:
+    """Frame index → (track, position in the track) for each track's frames inside its windows."""
+    chosen: dict[int, tuple[FaceTrack, int]] = {}
+    for track in analysis.tracks:
+        spans = windows.get(track.id, ())
+        times = analysis.times_s[track.frames]
+        for position, (frame, time_s) in enumerate(zip(track.frames, times, strict=True)):
+            if any(start <= time_s < end for start, end in spans):
+                chosen[int(frame)] = (track, position)
+    return chosen
+
 
 def analyse(video: Path, max_height: int = ANALYSIS_HEIGHT, max_faces: int = MAX_FACES) -> Analysis:
     """Shots and face tracks of *video*, one frame in memory at a time."""
@@ -63,23 +104,24 @@ def analyse(video: Path, max_height: int = ANALYSIS_HEIGHT, max_faces: int = MAX
     builder = _Tracks()
     previous: np.ndarray | None = None
     mesh = None
-    try:
-        for frame in media.video_frames(video, max_height):
-            histogram = _histogram(frame.rgb)
-            if previous is None or _distance(histogram, previous) > CUT_DISTANCE:
-                shots.append(frame.index)
-                mesh = _restart(mesh, max_faces)
-            previous = histogram
-            times.append(frame.time_s)
-            height, width = frame.rgb.shape[:2]
-            result = mesh.process(np.ascontiguousarray(frame.rgb))
-            for landmarks in result.multi_face_landmarks or ():
-                face = _Face(_box(landmarks), opening(landmarks, width / height), _corners(landmarks))
-                builder.add(len(shots) - 1, frame.index, face)
-            builder.end_frame(len(shots) - 1)
-    finally:
-        if mesh is not None:
-            mesh.close()
+    with native_logs_silenced():
+        try:
+            for frame in media.video_frames(video, max_height):
+                histogram = _histogram(frame.rgb)
+                if previous is None or _distance(histogram, previous) > CUT_DISTANCE:
+                    shots.append(frame.index)
+                    mesh = _restart(mesh, max_faces)
+                previous = histogram
+                times.append(frame.time_s)
+                height, width = frame.rgb.shape[:2]
+                result = mesh.process(np.ascontiguousarray(frame.rgb))
+                for landmarks in result.multi_face_landmarks or ():
+                    face = _Face(_box(landmarks), opening(landmarks, width / height), _corners(landmarks))
+                    builder.add(len(shots) - 1, frame.index, face)
+                builder.end_frame(len(shots) - 1)
+        finally:
+            if mesh is not None:
+                mesh.close()
     analysis = Analysis(np.asarray(times), tuple(shots), builder.tracks())
     log.info("%s: %d frames, %d shots, %d face tracks", video, len(times), len(shots), len(analysis.tracks))
     return analysis

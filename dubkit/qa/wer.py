@@ -59,6 +59,7 @@ def _spell_numbers(text: str, language: str) -> str:
         num2words(1, lang=code)
     except NotImplementedError:
         return text
+
     def spell(match: re.Match[str]) -> str:
         number = match.group()
         return number if not number.isdigit() else f" {num2words(int(number), lang=code)} "

@@ -40,6 +40,7 @@ def run(job: Job, ctx: Context) -> Job:
             "ingest": job.key("ingest"),
             "bed": bed.parent.name,
             "dialogue": job.key("synthesize"),
+            "picture": job.key("lipsync") if "lipsync" in job.artefacts else "original",
             "subtitles": [(s.id, s.start_ms, s.end_ms, s.translation) for s in job.script.segments],
         },
     )
@@ -50,7 +51,8 @@ def run(job: Job, ctx: Context) -> Job:
             _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
             media.normalize_loudness(work / "mix.wav", work / "dub.wav", config.target_lufs, config.true_peak_dbtp)
             (work / "mix.wav").unlink()
-            media.mux(job.episode.media, work / "dub.wav", work / "dub.mp4", options["language"], job.duration_s)
+            picture = job.entry("lipsync") / "video.mp4" if "lipsync" in job.artefacts else job.episode.media
+            media.mux(picture, work / "dub.wav", work / "dub.mp4", options["language"], job.duration_s)
             (work / "dub.wav").unlink()
             subtitles.write(job.script, job.lines, work / "dub.srt")
         entry = ctx.cache.path(key)
