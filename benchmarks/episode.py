@@ -2,9 +2,11 @@
 
 Prints per-stage seconds, the real-time factor, peak RSS (this process and its ffmpeg children), then
 re-runs unchanged to time the all-cached path, and checks the timing contract (duration ± 1 frame, lines
-start within 150 ms of their source, stretch ≤ 1.25×, overflows counted).
+start within 150 ms of their source, stretch ≤ 1.25×, overflows counted). Without lip-sync unless
+`--lipsync` (then also the lip-sync stage's frames per second; `--minutes 10` for the long-input figures).
 
     .venv/bin/python benchmarks/episode.py [--media ../shared/media] [--to es] [--minutes 2] [--out benchmarks/out]
+        [--lipsync]
 """
 
 from __future__ import annotations
@@ -70,6 +72,7 @@ def run_dub(episode: Path, args: argparse.Namespace, cache: Path) -> tuple[dict,
         "--cache-dir",
         str(cache),
         "--json",
+        *([] if args.lipsync else ["--no-lipsync"]),
     ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
@@ -103,6 +106,7 @@ def main() -> None:
     parser.add_argument("--to", default="es")
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
+    parser.add_argument("--lipsync", action="store_true", help="include lip-sync (the spine's figures are without)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     episode = build_episode(args.media, args.out / f"episode-{args.minutes:g}min-720p.mp4", args.minutes * 60)
@@ -127,6 +131,9 @@ def main() -> None:
         "rerun_all_cached": all(s["cached"] for s in warm["stages"].values()),
         "timing": check_timing(cold, episode),
     }
+    if args.lipsync and "lipsync" in cold["stages"]:
+        frames = duration * (media.probe(episode).fps or 25.0)
+        report["lipsync_frames_per_s"] = round(frames / max(cold["stages"]["lipsync"]["seconds"], 1e-6), 1)
     print(json.dumps(report, indent=2))
 
 
