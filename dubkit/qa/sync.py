@@ -57,8 +57,8 @@ def estimate(
     mouth = _on_grid(track, grid)
     if mouth is None:
         return None
-    speech = speech_envelope(audio, rate, grid)
     max_lag = max(1, int(round(max_lag_ms * fps / 1000.0)))
+    speech = _envelope_near(audio, rate, grid, margin_s=(max_lag + 2) / fps)
     scores = _scores(mouth, speech, max_lag)
     if not np.isfinite(scores).any():
         return None
@@ -82,6 +82,13 @@ def speech_envelope(audio: np.ndarray, rate: int, times_s: np.ndarray, window_ms
     hi = np.clip(centres + half, 0, len(band))
     energy = (squared[hi] - squared[lo]) / np.maximum(hi - lo, 1)
     return np.sqrt(np.maximum(energy, 0.0))
+
+
+def _envelope_near(audio: np.ndarray, rate: int, grid: np.ndarray, margin_s: float) -> np.ndarray:
+    """The envelope at the grid's times, filtering only the audio around them (a line, not the episode)."""
+    first = max(0, int((grid[0] - margin_s) * rate))
+    last = min(len(audio), int((grid[-1] + margin_s) * rate) + 1)
+    return speech_envelope(audio[first:last], rate, grid - first / rate)
 
 
 def _grid(track: MouthTrack, start_s: float | None, end_s: float | None) -> np.ndarray:

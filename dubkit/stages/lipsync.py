@@ -41,10 +41,7 @@ def run(job: Job, ctx: Context) -> Job:
     config = ctx.preset.lipsync
     if not config.enabled or not media.probe(job.episode.media).has_video:
         return job
-    analysis = _analysis(job, ctx)
-    speech, speech_rate = audio.read_wav(job.entry("ingest") / "speech.wav")
-    assert job.script is not None
-    windows = speaking_windows(analysis, job.script.segments, job.lines, audio.to_mono(speech), speech_rate)
+    windows = _windows(job, ctx)
     if not windows:
         log.info("%s: no speaking face in the picture: lip-sync skipped", job.episode.media)
         return job
@@ -61,7 +58,7 @@ def run(job: Job, ctx: Context) -> Job:
         dialogue, rate = audio.read_wav(job.entry("synthesize") / "dialogue.wav")
         dub = audio.resample(audio.to_mono(dialogue), rate, RATE)
         with ctx.cache.publish(key) as work:
-            backend.lipsync(job.episode.media, dub, RATE, analysis, windows, work / "video.mp4")
+            backend.lipsync(job.episode.media, dub, RATE, _analysis(job, ctx), windows, work / "video.mp4")
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
 
@@ -79,6 +76,27 @@ def speaking_windows(
         end_ms = max(segment.end_ms, dubbed_end.get(segment.id, segment.end_ms))
         windows.setdefault(found[0].id, []).append((segment.start_ms / 1000, end_ms / 1000 + TAIL_S))
     return windows
+
+
+def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
+    """Who speaks when, cached per source and line spans (a re-run reads a few bytes, not the analysis)."""
+    assert job.script is not None
+    spans = [(s.id, s.start_ms, s.end_ms) for s in job.script.segments]
+    key = ctx.cache.key(
+        "speakers",
+        {"analysis": tracks.__name__},
+        {"tail_s": TAIL_S},
+        {"ingest": job.key("ingest"), "lines": spans, "dubbed": [(x.id, x.end_ms) for x in job.lines]},
+    )
+    entry = ctx.cache.lookup(key)
+    if entry is None:
+        speech, rate = audio.read_wav(job.entry("ingest") / "speech.wav")
+        found = speaking_windows(_analysis(job, ctx), job.script.segments, job.lines, audio.to_mono(speech), rate)
+        with ctx.cache.publish(key) as work:
+            (work / "windows.json").write_text(_jsonable(found))
+        entry = ctx.cache.path(key)
+    saved = json.loads((entry / "windows.json").read_text())  # rounded to the ms, hit or miss alike
+    return {int(track): [(start, end) for start, end in spans] for track, spans in saved.items()}
 
 
 def _analysis(job: Job, ctx: Context) -> tracks.Analysis:
