@@ -103,7 +103,8 @@ def translate(
         click.echo(json.dumps(summary))
         return
     for name, stage in summary["stages"].items():
-        click.echo(f"{name:<11} {'cached' if stage['cached'] else 'done':<7} {stage['seconds']:8.2f} s", err=True)
+        state = "skipped" if stage["skipped"] else "cached" if stage["cached"] else "done"
+        click.echo(f"{name:<11} {state:<7} {stage['seconds']:8.2f} s", err=True)
     lines = summary["lines"]
     click.echo(
         f"lines: {lines['total']} total, {lines['synthesized']} synthesized, "

@@ -25,8 +25,11 @@ STAGE_NAMES = tuple(stage.NAME for stage in STAGES)
 
 @dataclass(frozen=True)
 class StageReport:
+    """`skipped`: the stage had nothing to do (no speaking face to re-sync, a script given instead of speech)."""
+
     cached: bool
     seconds: float
+    skipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,10 @@ class Result:
             "output": _str(self.outputs.get("video")),
             "subtitles": _str(self.outputs.get("subtitles")),
             "script": _str(self.outputs.get("script")),
-            "stages": {name: {"cached": r.cached, "seconds": round(r.seconds, 3)} for name, r in self.stages.items()},
+            "stages": {
+                name: {"cached": r.cached, "seconds": round(r.seconds, 3), "skipped": r.skipped}
+                for name, r in self.stages.items()
+            },
             "lines": {
                 "total": len(self.job.script.segments) if self.job.script else 0,
                 "synthesized": synthesized,
@@ -74,7 +80,10 @@ def dub(
             started = time.perf_counter()
             job = stage.run(job, ctx)
             artefact = job.artefacts.get(stage.NAME)
-            reports[stage.NAME] = StageReport(artefact.cached if artefact else True, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            reports[stage.NAME] = (
+                StageReport(artefact.cached, seconds) if artefact else StageReport(False, seconds, True)
+            )
     finally:
         ctx.backends.close()
     return Result(job, reports, publish(job, Path(outdir)))
