@@ -79,6 +79,7 @@ def dub(
         for stage in stages:
             started = time.perf_counter()
             job = stage.run(job, ctx)
+            ctx.backends.close()  # each stage's models are its own: free them before the next stage loads
             artefact = job.artefacts.get(stage.NAME)
             seconds = time.perf_counter() - started
             reports[stage.NAME] = (
