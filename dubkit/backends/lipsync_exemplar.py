@@ -22,7 +22,7 @@ import numpy as np
 from dubkit import media
 from dubkit.errors import ConfigError
 from dubkit.lipsync.tracks import Analysis, FaceTrack, Windows, plan
-from dubkit.qa.sync import speech_envelope
+from dubkit.qa.sync import envelope_near
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ class ExemplarSyncer:
 
 def target_openings(track: FaceTrack, times_s: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
     """The opening each frame of *track* should show for *audio*: rank-mapped while speaking, closed in pauses."""
-    envelope = speech_envelope(audio, rate, times_s[track.frames])
+    times = times_s[track.frames]
+    envelope = envelope_near(audio, rate, times, margin_s=0.1) if len(times) else np.zeros(0)
     peak = float(envelope.max()) if len(envelope) else 0.0
     speaking = envelope > max(peak * 10 ** (SILENCE_DB / 20), 1e-4)
     own = np.sort(track.opening[~np.isnan(track.opening)])

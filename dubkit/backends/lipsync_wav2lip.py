@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import media
-from dubkit.backends.phonemes import file_sha256, package_version
+from dubkit import media, models
+from dubkit.backends.phonemes import package_version
 from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.lipsync.tracks import Analysis, Windows, plan
 
@@ -43,7 +43,7 @@ class Wav2LipSyncer:
         return {
             "library": f"torch {package_version('torch')}",
             "model": "wav2lip-layout",
-            "weights": f"sha256:{file_sha256(self._path())}",
+            "weights": f"sha256:{models.sha256_file(self._path())}",
         }
 
     def load(self) -> None:

@@ -58,7 +58,7 @@ def estimate(
     if mouth is None:
         return None
     max_lag = max(1, int(round(max_lag_ms * fps / 1000.0)))
-    speech = _envelope_near(audio, rate, grid, margin_s=(max_lag + 2) / fps)
+    speech = envelope_near(audio, rate, grid, margin_s=(max_lag + 2) / fps)
     scores = _scores(mouth, speech, max_lag)
     if not np.isfinite(scores).any():
         return None
@@ -84,8 +84,8 @@ def speech_envelope(audio: np.ndarray, rate: int, times_s: np.ndarray, window_ms
     return np.sqrt(np.maximum(energy, 0.0))
 
 
-def _envelope_near(audio: np.ndarray, rate: int, grid: np.ndarray, margin_s: float) -> np.ndarray:
-    """The envelope at the grid's times, filtering only the audio around them (a line, not the episode)."""
+def envelope_near(audio: np.ndarray, rate: int, grid: np.ndarray, margin_s: float) -> np.ndarray:
+    """The envelope at the grid's times (ascending), filtering only the audio around them, not the episode."""
     first = max(0, int((grid[0] - margin_s) * rate))
     last = min(len(audio), int((grid[-1] + margin_s) * rate) + 1)
     return speech_envelope(audio[first:last], rate, grid - first / rate)
