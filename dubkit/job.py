@@ -23,11 +23,13 @@ class Episode:
 
 @dataclass(frozen=True)
 class Artefact:
-    """A stage's output: its cache key, its entry directory and whether it was reused."""
+    """A stage's output: its cache key, its entry directory, whether it was reused, and counts of the parts
+    it is made of (lip-sync: spans in all and spans rendered this run)."""
 
     key: str
     path: Path
     cached: bool
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

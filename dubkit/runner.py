@@ -30,6 +30,7 @@ class StageReport:
     cached: bool
     seconds: float
     skipped: bool = False
+    counts: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Result:
             "script": _str(self.outputs.get("script")),
             "stages": {
                 name: {"cached": r.cached, "seconds": round(r.seconds, 3), "skipped": r.skipped}
+                | ({"counts": dict(r.counts)} if r.counts else {})
                 for name, r in self.stages.items()
             },
             "lines": {
@@ -83,7 +85,9 @@ def dub(
             artefact = job.artefacts.get(stage.NAME)
             seconds = time.perf_counter() - started
             reports[stage.NAME] = (
-                StageReport(artefact.cached, seconds) if artefact else StageReport(False, seconds, True)
+                StageReport(artefact.cached, seconds, counts=artefact.counts)
+                if artefact
+                else StageReport(False, seconds, True)
             )
     finally:
         ctx.backends.close()

@@ -23,12 +23,12 @@ def test_targets_close_the_mouth_in_pauses_and_follow_loudness():
     frames = 100
     track = FaceTrack(0, 0, np.arange(frames), np.zeros((frames, 4)), np.linspace(0.0, 0.2, frames), np.zeros(0))
     times = np.arange(frames) / 25.0
-    silent = exemplar.target_openings(track, times, np.zeros(RATE * 4, np.float32), RATE)
+    silent = exemplar.target_openings(track.opening, times, np.zeros(RATE * 4, np.float32), RATE)
     assert np.allclose(silent, np.quantile(track.opening, 0.05))
     rng = np.random.default_rng(0)
     loud = np.repeat(np.r_[np.zeros(50), np.linspace(0.05, 0.5, 50)], RATE // 25)
     speech = (rng.standard_normal(len(loud)) * loud).astype(np.float32)
-    target = exemplar.target_openings(track, times, speech, RATE)
+    target = exemplar.target_openings(track.opening, times, speech, RATE)
     assert target[5:45].max() <= np.quantile(track.opening, 0.06)  # the first 2 s are silent: closed
     assert target[60] < target[80] < target[98]  # louder, wider
 
@@ -53,7 +53,8 @@ def test_mouth_follows_the_new_speech(grid, tmp_path, clip, speech):
     analysis = tracks.analyse(video)
     speaker = max(analysis.tracks, key=lambda t: len(t.frames))
     windows = {speaker.id: [(0.0, 10.0)]}
-    out = exemplar.ExemplarSyncer().lipsync(video, dub, RATE, analysis, windows, tmp_path / "out.mp4")
+    synced = exemplar.ExemplarSyncer().sync(video, media.video_frames(video), dub, RATE, analysis, windows)
+    out = media.write_video(synced, tmp_path / "out.mp4", media.probe(video).fps)
     before = estimate(mouth_track(video), dub, RATE)
     after = estimate(mouth_track(out), dub, RATE)
     assert before is not None and after is not None
@@ -72,7 +73,8 @@ def test_only_the_chosen_mouth_changes(grid):
     analysis = tracks.analyse(video)
     left = min(analysis.tracks, key=lambda t: t.boxes[:, 0].mean())
     originals = [frame.rgb for frame in media.video_frames(video)]
-    synced = list(exemplar.ExemplarSyncer().frames(video, dub, RATE, analysis, {left.id: [(0.0, 10.0)]}))
+    windows = {left.id: [(0.0, 10.0)]}
+    synced = list(exemplar.ExemplarSyncer().sync(video, media.video_frames(video), dub, RATE, analysis, windows))
     assert len(synced) == len(originals)
     changed_frames = 0
     for index, (before, after) in enumerate(zip(originals, synced, strict=True)):

@@ -130,7 +130,9 @@ def test_a_clip_end_to_end_on_cpu(checkpoint, shared_media, tmp_path):
         assert np.array_equal(out[outside], frame.rgb[outside])
     assert changed >= len(boxes) // 2
 
-    written = syncer.lipsync(clip, dub, RATE, analysis, {speaker.id: [(0.0, 10.0)]}, tmp_path / "synced.mp4")
+    windows = {speaker.id: [(0.0, 10.0)]}
+    synced = syncer.sync(clip, media.video_frames(clip), dub, RATE, analysis, windows)
+    written = media.write_video(synced, tmp_path / "synced.mp4", media.probe(clip).fps)
     info, source = media.probe(written), media.probe(clip)
     assert (info.width, info.height) == (source.width, source.height) and not info.has_audio
     assert sum(1 for _ in media.video_frames(written)) == len(originals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.clitools import cache_is_whole, dubkit, summary
@@ -119,6 +120,7 @@ def test_editing_one_line_resynthesizes_exactly_that_line(first_run):
     script["segments"][0]["translation"] = "Esta es una frase nueva, corregida por el equipo."
     edited = work / "edited.json"
     edited.write_text(json.dumps(script, ensure_ascii=False))
+    rendered_before = set((work / "cache" / "lipsync-span").glob("*/*"))
     redo = summary(
         dubkit("translate", clip, "--to", "es", "--script", edited, "-o", work / "edit", "--json", cache=work / "cache")
     )
@@ -126,6 +128,20 @@ def test_editing_one_line_resynthesizes_exactly_that_line(first_run):
     assert redo["stages"]["ingest"]["cached"]
     assert not redo["stages"]["synthesize"]["cached"]
     assert cache_is_whole(work / "cache")
+    spans = redo["stages"]["lipsync"]["counts"]
+    rendered = set((work / "cache" / "lipsync-span").glob("*/*")) - rendered_before
+    assert 1 <= spans["spans_rendered"] == len(rendered) <= spans["spans"]
+    redone = [json.loads((entry / "meta.json").read_text())["preimage"]["inputs"]["span"] for entry in rendered]
+    _only_frames_in(redone, differ_between=(work / "out" / "face_1.es.mp4", Path(redo["output"])))
+
+
+def _only_frames_in(spans: list[list[int]], differ_between: tuple[Path, Path]) -> None:
+    """The two videos differ only in frames inside *spans* (frame ranges), and somewhere there."""
+    from dubkit import media
+
+    first, second = (media.video_frames(path) for path in differ_between)
+    differing = {a.index for a, b in zip(first, second, strict=True) if not np.array_equal(a.rgb, b.rgb)}
+    assert differing and all(any(start <= i < end for start, end in spans) for i in differing), (differing, spans)
 
 
 def test_backends_and_cache_info(first_run):

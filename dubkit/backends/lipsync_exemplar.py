@@ -55,27 +55,26 @@ class ExemplarSyncer:
     def close(self) -> None:
         return None
 
-    def lipsync(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows, out: Path
-    ) -> Path:
-        """Write *video* with each track's mouth following *audio* inside its windows; no sound in the output."""
-        info = media.probe(video)
-        return media.write_video(self.frames(video, audio, rate, analysis, windows), out, info.fps)
-
-    def frames(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows
+    def sync(
+        self,
+        video: Path,
+        frames: Iterator[media.Frame],
+        audio: np.ndarray,
+        rate: int,
+        analysis: Analysis,
+        windows: Windows,
     ) -> Iterator[np.ndarray]:
-        """Every frame of *video*, the windows of the speaking tracks re-animated (two decoding passes)."""
+        """Each frame's picture: inside its track's windows the mouth follows *audio*, else the frame as it was."""
         chosen = plan(analysis, windows)
         speaking = {track.id: track for track, _ in chosen.values() if len(track.frames) >= 2}
         banks = self._banks(video, list(speaking.values()))
-        targets = {t.id: target_openings(t, analysis.times_s, audio, rate) for t in speaking.values()}
-        for frame in media.video_frames(video):
-            if frame.index not in chosen or not banks.get(chosen[frame.index][0].id):
+        targets = window_targets(analysis, [speaking[i] for i in sorted(speaking)], windows, audio, rate)
+        for frame in frames:
+            track, position = chosen.get(frame.index, (None, 0))
+            if track is None or not banks.get(track.id):
                 yield frame.rgb
                 continue
-            track, position = chosen[frame.index]
-            exemplar = min(banks[track.id], key=lambda e: abs(e.opening - targets[track.id][position]))
+            exemplar = min(banks[track.id], key=lambda e: abs(e.opening - targets[frame.index]))
             yield render(frame.rgb, track.corners[position], exemplar.patch)
 
     def _banks(self, video: Path, tracks: list[FaceTrack]) -> dict[int, list[Exemplar]]:
@@ -96,13 +95,29 @@ class ExemplarSyncer:
         return banks
 
 
-def target_openings(track: FaceTrack, times_s: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
-    """The opening each frame of *track* should show for *audio*: rank-mapped while speaking, closed in pauses."""
-    times = times_s[track.frames]
+def window_targets(
+    analysis: Analysis, tracks: list[FaceTrack], windows: Windows, audio: np.ndarray, rate: int
+) -> dict[int, float]:
+    """Frame index → the opening it should show, each window mapped on its own (an edit elsewhere changes
+    nothing here)."""
+    targets: dict[int, float] = {}
+    for track in tracks:
+        times = analysis.times_s[track.frames]
+        for start, end in windows.get(track.id, ()):
+            inside = np.flatnonzero((times >= start) & (times < end))
+            if len(inside):
+                wanted = target_openings(track.opening, times[inside], audio, rate)
+                targets.update(zip(track.frames[inside].tolist(), wanted.tolist(), strict=True))
+    return targets
+
+
+def target_openings(own: np.ndarray, times: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
+    """The openings frames at *times* should show for *audio*, from the actor's *own* openings: the speech
+    envelope rank-mapped onto them while speaking, closed in pauses, smoothed over three frames."""
     envelope = envelope_near(audio, rate, times, margin_s=0.1) if len(times) else np.zeros(0)
     peak = float(envelope.max()) if len(envelope) else 0.0
     speaking = envelope > max(peak * 10 ** (SILENCE_DB / 20), 1e-4)
-    own = np.sort(track.opening[~np.isnan(track.opening)])
+    own = np.sort(own[~np.isnan(own)])
     closed = float(np.quantile(own, 0.05)) if len(own) else 0.0
     target = np.full(len(envelope), closed)
     if speaking.any() and len(own):

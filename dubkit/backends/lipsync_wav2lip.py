@@ -79,18 +79,23 @@ class Wav2LipSyncer:
     def close(self) -> None:
         self._net = None
 
-    def lipsync(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: Analysis, windows: Windows, out: Path
-    ) -> Path:
-        """Write *video* with each track's face re-synced to *audio* inside its windows; no sound in the output."""
+    def sync(
+        self,
+        video: Path,
+        frames: Iterator[media.Frame],
+        audio: np.ndarray,
+        rate: int,
+        analysis: Analysis,
+        windows: Windows,
+    ) -> Iterator[np.ndarray]:
+        """Each frame's picture: inside its track's windows the face re-synced to *audio*, else as it was."""
         from dubkit.audio import resample
         from dubkit.lipsync.wav2lip_net import SAMPLE_RATE, mel_spectrogram
 
         self.load()
-        info = media.probe(video)
         mel = mel_spectrogram(resample(np.asarray(audio, dtype=np.float32), rate, SAMPLE_RATE))
         boxes = {frame: track.boxes[position] for frame, (track, position) in plan(analysis, windows).items()}
-        return media.write_video(self.frames(media.video_frames(video), mel, boxes), out, info.fps)
+        return self.frames(frames, mel, boxes)
 
     def frames(self, frames: Iterator[media.Frame], mel: np.ndarray, boxes: Mapping[int, np.ndarray]):  # noqa: ANN201
         """The frames, those with a box re-synced, in order; batch_size frames in memory at most."""

@@ -4,21 +4,32 @@ The picture is analysed once per source (shots, face tracks: cached as JSON). Ea
 the track whose mouth follows the *original* speech best in that line's span; that track's mouth is
 then re-animated in the line's span (extended to where the dubbed line ends) to follow the dubbed
 dialogue. A video without a face, or lines whose speaker is not in the picture, keep their frames.
+
+An H.264 source is spliced (`dubkit.media.splice`): only the spans of packets that hold re-animated frames
+are decoded and re-encoded, each cached on its own, keyed by the dubbed audio of the windows it shows. An
+edited line re-renders only the spans its window touches; every other packet is copied bit for bit.
+Other codecs are re-encoded whole.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from functools import partial
+from itertools import islice
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from dubkit import audio, media
+from dubkit.cache import Key
 from dubkit.job import Artefact, Job, LineFit
 from dubkit.lipsync import tracks
+from dubkit.media import splice
 from dubkit.script import Segment
 from dubkit.stages.base import Context
 
@@ -27,12 +38,24 @@ log = logging.getLogger(__name__)
 NAME = "lipsync"
 RATE = 16000
 TAIL_S = 0.2  # the mouth closes in this much time after a line
+AUDIO_MARGIN_S = 0.25  # engines may look this far beyond a window's audio (Wav2Lip's mel window is 0.2 s)
 
 
 class LipSyncer(Protocol):
-    def lipsync(
-        self, video: Path, audio: np.ndarray, rate: int, analysis: tracks.Analysis, windows: tracks.Windows, out: Path
-    ) -> Path: ...
+    def sync(
+        self,
+        video: Path,
+        frames: Iterator[media.Frame],
+        audio: np.ndarray,
+        rate: int,
+        analysis: tracks.Analysis,
+        windows: tracks.Windows,
+    ) -> Iterator[np.ndarray]:
+        """One RGB picture per frame, in order: re-animated inside the windows, else the frame's own `rgb`.
+
+        A frame's picture may depend on the source, the analysis and the audio of the windows it lies in
+        (± `AUDIO_MARGIN_S`), nothing else: spans are cached on that."""
+        ...
 
     def fingerprint(self) -> dict[str, str]: ...
 
@@ -46,21 +69,101 @@ def run(job: Job, ctx: Context) -> Job:
         log.info("%s: no speaking face in the picture: lip-sync skipped", job.episode.media)
         return job
     backend: LipSyncer = ctx.backends.get("lipsync", config.backend, config.options)
+    engine = {"backend": config.backend, **config.options}
+    source = splice.layout(job.episode.media)
+    if source is None:
+        return _reencoded(job, ctx, backend, engine, windows)
+    analysis, dub = _analysis(job, ctx), _dub(job)
+    spans = source.spans(tracks.plan(analysis, windows))
+    identity = {"fingerprint": backend.fingerprint(), "engine": engine, "ingest": job.key("ingest")}
+    keys = {span: _span_key(ctx, identity, span, analysis.times_s, windows, dub) for span in spans}
+    missing = [span for span in spans if ctx.cache.lookup(keys[span]) is None]
+    if missing:
+        synced = partial(backend.sync, job.episode.media, audio=dub, rate=RATE, analysis=analysis, windows=windows)
+        edited = _paired(splice.decode(missing, source), synced)
+        for span in missing:
+            with ctx.cache.publish(keys[span]) as work:
+                splice.encode(islice(edited, span.end - span.start), span, source, work)
+    key = ctx.cache.key(
+        NAME,
+        {"media": splice.__name__},
+        engine,
+        {"ingest": job.key("ingest")} | {"spans": [keys[span].digest for span in spans]},
+    )
+    entry = ctx.cache.lookup(key)
+    cached = entry is not None and not missing
+    if entry is None:
+        with ctx.cache.publish(key) as work:
+            splice.splice(source, {span: ctx.cache.path(keys[span]) for span in spans}, work / "video.mp4")
+        entry = ctx.cache.path(key)
+    counts = {"spans": len(spans), "spans_rendered": len(missing)}
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
+
+
+def _paired(
+    frames: Iterator[media.Frame], engine: Callable[[Iterator[media.Frame]], Iterator[np.ndarray]]
+) -> Iterator[tuple[media.Frame, np.ndarray]]:
+    """Each frame with the picture the engine made of it (the engine may read ahead: a batch in memory)."""
+    pending: deque[media.Frame] = deque()
+
+    def fed() -> Iterator[media.Frame]:
+        for frame in frames:
+            pending.append(frame)
+            yield frame
+
+    for picture in engine(fed()):
+        yield pending.popleft(), picture
+
+
+def _span_key(
+    ctx: Context, identity: dict, span: splice.Span, times: np.ndarray, windows: tracks.Windows, dub: np.ndarray
+) -> Key:
+    """A span's identity: source and engine, the span, and the windows it shows with their dubbed audio."""
+    first, last = float(times[span.start]), float(times[span.end - 1])
+    shown = {str(track): [(a, b) for a, b in spans if a <= last and b > first] for track, spans in windows.items()}
+    shown = {track: spans for track, spans in sorted(shown.items()) if spans}
+    heard = hashlib.sha256()
+    for start, end in (window for spans in shown.values() for window in spans):
+        lo, hi = (max(0, round(t * RATE)) for t in (start - AUDIO_MARGIN_S, end + AUDIO_MARGIN_S))
+        heard.update(np.ascontiguousarray(dub[lo:hi], dtype=np.float32).tobytes())
+    return ctx.cache.key(
+        "lipsync-span",
+        identity["fingerprint"],
+        identity["engine"] | {"x264": splice.X264, "av": _av_version()},
+        {"ingest": identity["ingest"], "span": [span.start, span.end], "windows": shown, "audio": heard.hexdigest()},
+    )
+
+
+def _av_version() -> str:
+    import av
+
+    return av.__version__
+
+
+def _reencoded(job: Job, ctx: Context, backend: LipSyncer, engine: dict, windows: tracks.Windows) -> Job:
+    """Sources that cannot be spliced: every frame re-encoded, cached as one entry."""
     key = ctx.cache.key(
         NAME,
         backend.fingerprint(),
-        {"backend": config.backend, **config.options},
+        engine,
         {"ingest": job.key("ingest"), "dialogue": job.key("synthesize"), "windows": _jsonable(windows)},
     )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:
-        dialogue, rate = audio.read_wav(job.entry("synthesize") / "dialogue.wav")
-        dub = audio.resample(audio.to_mono(dialogue), rate, RATE)
+        analysis = _analysis(job, ctx)
+        frames = backend.sync(
+            job.episode.media, media.video_frames(job.episode.media), _dub(job), RATE, analysis, windows
+        )
         with ctx.cache.publish(key) as work:
-            backend.lipsync(job.episode.media, dub, RATE, _analysis(job, ctx), windows, work / "video.mp4")
+            media.write_video(frames, work / "video.mp4", media.probe(job.episode.media).fps)
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
+
+
+def _dub(job: Job) -> np.ndarray:
+    dialogue, rate = audio.read_wav(job.entry("synthesize") / "dialogue.wav")
+    return audio.resample(audio.to_mono(dialogue), rate, RATE)
 
 
 def speaking_windows(

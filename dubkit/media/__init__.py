@@ -64,11 +64,13 @@ class MediaInfo:
 
 @dataclass(frozen=True)
 class Frame:
-    """One decoded picture: its index in decode order, presentation time and RGB pixels (height, width, 3)."""
+    """One decoded picture: its index in presentation order, presentation time, RGB pixels (height, width, 3)
+    turned upright, and when it is to be re-encoded (`media.splice`) its decoded YUV 4:2:0 planes as stored."""
 
     index: int
     time_s: float
     rgb: np.ndarray
+    planes: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
