@@ -89,3 +89,27 @@ def test_only_the_chosen_mouth_changes(grid):
         assert cols.max() < width / 2 and x0 - 2 <= cols.min() and cols.max() <= x1 + 2
         assert rows.min() >= y0 + 0.5 * (y1 - y0) and rows.max() <= y1 + 2  # the lower face only
     assert changed_frames >= len(left.frames) // 2
+
+
+def test_a_still_face_is_warped_while_the_dub_speaks_and_left_alone_in_pauses():
+    """A photo's mouth never moves, so there are no exemplars: the engine opens it geometrically instead."""
+    from dubkit import media
+    from dubkit.lipsync.tracks import Analysis
+
+    frames, fps = 50, 25.0
+    rgb = np.full((96, 128, 3), 180, np.uint8)
+    rgb[60:64, 40:88] = (150, 60, 60)  # lips
+    corners = np.array([[40 / 128, 62 / 96], [88 / 128, 62 / 96]])
+    box = np.array([20 / 128, 5 / 96, 108 / 128, 90 / 96])
+    track = FaceTrack(
+        0, 0, np.arange(frames), np.tile(box, (frames, 1)), np.full(frames, 0.02), np.tile(corners, (frames, 1, 1))
+    )
+    assert exemplar.opening_spread(track.opening) < exemplar.MIN_SPREAD
+    analysis = Analysis(np.arange(frames) / fps, (0,), (track,))
+    loud = np.repeat(np.r_[np.zeros(25), np.ones(25)], RATE // int(fps))
+    speech = (np.random.default_rng(1).standard_normal(len(loud)) * 0.3 * loud).astype(np.float32)
+    pictures = (media.Frame(i, i / fps, rgb) for i in range(frames))
+    out = list(exemplar.ExemplarSyncer().sync(None, pictures, speech, RATE, analysis, {0: [(0.0, 2.0)]}))
+    assert all(picture is rgb for picture in out[:20])  # silence: the frame as it was
+    assert sum(not np.array_equal(picture, rgb) for picture in out[28:]) >= 20  # speech: the mouth opens
+    assert all(np.array_equal(picture[:55], rgb[:55]) for picture in out)  # nothing above the lips moves

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from dubkit.lipsync import tracks
+from dubkit.lipsync.faces import Face
 
 RATE = 16000
 
@@ -32,10 +33,10 @@ def test_faces_join_the_overlapping_track_of_their_shot():
     left, right = np.array([0.1, 0.3, 0.3, 0.8]), np.array([0.6, 0.3, 0.8, 0.8])
     corners = np.zeros((2, 2))
     for frame in range(3):
-        builder.add(0, frame, tracks._Face(left + 0.01 * frame, 0.1, corners))
-        builder.add(0, frame, tracks._Face(right, 0.2, corners))
+        builder.add(0, frame, Face(left + 0.01 * frame, 0.1, corners))
+        builder.add(0, frame, Face(right, 0.2, corners))
         builder.end_frame(0)
-    builder.add(1, 3, tracks._Face(left, 0.3, corners))  # same place, next shot: a new face
+    builder.add(1, 3, Face(left, 0.3, corners))  # same place, next shot: a new face
     builder.end_frame(1)
     found = builder.tracks()
     assert [(t.shot, t.frames.tolist()) for t in found] == [(0, [0, 1, 2]), (0, [0, 1, 2]), (1, [3])]

@@ -204,8 +204,7 @@ def astronaut():
     """scikit-image's astronaut, her mouth corners and face box from MediaPipe's face mesh."""
     pytest.importorskip("mediapipe", reason="mediapipe is not installed (pip install 'dubkit[lipsync]')")
     data = pytest.importorskip("skimage.data", reason="scikit-image is not installed (pip install 'dubkit[dev]')")
-    from dubkit.lipsync.faces import face_mesh, native_logs_silenced
-    from dubkit.lipsync.tracks import MOUTH_CORNERS
+    from dubkit.lipsync.faces import MOUTH_CORNERS, face_mesh, native_logs_silenced
 
     rgb = np.ascontiguousarray(data.astronaut())
     with native_logs_silenced(), face_mesh(1) as mesh:

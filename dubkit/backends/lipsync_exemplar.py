@@ -6,8 +6,10 @@ a target opening: the speech envelope mapped by rank onto the actor's own openin
 closed mouth in pauses, smoothed over three frames. Each frame takes the exemplar nearest its target,
 aligned by the mouth corners (rotation, scale, shift), colour-matched to the frame, and blended through a
 feathered ellipse around the mouth. Every pixel outside that ellipse is left as decoded, and frames of
-other faces or with no face pass through untouched. Needs opencv (mediapipe's) and the face tracks of
-`dubkit.lipsync.tracks`.
+other faces or with no face pass through untouched. A face whose mouth never moves (a photo: openings spread
+less than `MIN_SPREAD`) offers nothing to choose from: its jaw is dropped geometrically instead
+(`dubkit.lipsync.warp`), as far as the same speech levels ask. Needs opencv (mediapipe's) and the face tracks
+of `dubkit.lipsync.tracks`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ LEFT, RIGHT = np.array([40.0, 44.0]), np.array([88.0, 44.0])  # where the mouth 
 ELLIPSE = ((64.0, 50.0), (34.0, 26.0))  # centre and radii of the blend region on the canvas
 FEATHER = 0.35  # fraction of the ellipse over which the blend fades out
 SILENCE_DB = -35.0  # speech envelope this far below its peak is a pause: the mouth closes
+CLOSED = 0.05  # the quantile of the actor's openings shown in pauses
+MIN_SPREAD = 0.01  # a track whose opening varies less (a photo) has no exemplars to choose: its mouth is warped
+WARP_GAIN = 0.6  # the geometric opening at the loudest syllable (1 = `warp.JAW_DROP` of the face height)
 
 
 @dataclass(frozen=True)
@@ -67,15 +72,22 @@ class ExemplarSyncer:
         """Each frame's picture: inside its track's windows the mouth follows *audio*, else the frame as it was."""
         chosen = plan(analysis, windows)
         speaking = {track.id: track for track, _ in chosen.values() if len(track.frames) >= 2}
-        banks = self._banks(video, list(speaking.values()))
-        targets = window_targets(analysis, [speaking[i] for i in sorted(speaking)], windows, audio, rate)
+        still = {i for i, track in speaking.items() if opening_spread(track.opening) < MIN_SPREAD}
+        banks = self._banks(video, [track for i, track in speaking.items() if i not in still])
+        levels = window_levels(analysis, [speaking[i] for i in sorted(speaking)], windows, audio, rate)
+        own = {i: np.sort(track.opening[~np.isnan(track.opening)]) for i, track in speaking.items()}
         for frame in frames:
             track, position = chosen.get(frame.index, (None, 0))
-            if track is None or not banks.get(track.id):
+            if track is None or track.id not in speaking:
                 yield frame.rgb
-                continue
-            exemplar = min(banks[track.id], key=lambda e: abs(e.opening - targets[frame.index]))
-            yield render(frame.rgb, track.corners[position], exemplar.patch)
+            elif track.id in still:
+                yield _warped(frame.rgb, track, position, levels[frame.index])
+            elif banks.get(track.id):
+                wanted = float(np.quantile(own[track.id], levels[frame.index]))
+                exemplar = min(banks[track.id], key=lambda e: abs(e.opening - wanted))
+                yield render(frame.rgb, track.corners[position], exemplar.patch)
+            else:
+                yield frame.rgb
 
     def _banks(self, video: Path, tracks: list[FaceTrack]) -> dict[int, list[Exemplar]]:
         """Per track, the canonical mouths of the frames whose openings are nearest the bins' quantiles."""
@@ -84,46 +96,66 @@ class ExemplarSyncer:
             for position in _exemplar_positions(track.opening, self.bins):
                 wanted[int(track.frames[position])] = (track, position)
         banks: dict[int, list[Exemplar]] = {t.id: [] for t in tracks}
-        last = max(wanted, default=-1)
-        for frame in media.video_frames(video):
-            if frame.index in wanted:
-                track, position = wanted[frame.index]
-                patch = canonical(frame.rgb, track.corners[position])
-                banks[track.id].append(Exemplar(float(track.opening[position]), patch))
+        if not wanted:
+            return banks
+        last = max(wanted)
+        for frame in media.video_frames(video, only=wanted):
+            track, position = wanted[frame.index]
+            patch = canonical(frame.rgb, track.corners[position])
+            banks[track.id].append(Exemplar(float(track.opening[position]), patch))
             if frame.index >= last:
                 break
         return banks
 
 
-def window_targets(
+def window_levels(
     analysis: Analysis, tracks: list[FaceTrack], windows: Windows, audio: np.ndarray, rate: int
 ) -> dict[int, float]:
-    """Frame index → the opening it should show, each window mapped on its own (an edit elsewhere changes
-    nothing here)."""
-    targets: dict[int, float] = {}
+    """Frame index → how open its mouth should be (`speech_levels`), each window on its own: an edit elsewhere
+    changes nothing here."""
+    levels: dict[int, float] = {}
     for track in tracks:
         times = analysis.times_s[track.frames]
         for start, end in windows.get(track.id, ()):
             inside = np.flatnonzero((times >= start) & (times < end))
             if len(inside):
-                wanted = target_openings(track.opening, times[inside], audio, rate)
-                targets.update(zip(track.frames[inside].tolist(), wanted.tolist(), strict=True))
-    return targets
+                wanted = speech_levels(times[inside], audio, rate)
+                levels.update(zip(track.frames[inside].tolist(), wanted.tolist(), strict=True))
+    return levels
 
 
-def target_openings(own: np.ndarray, times: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
-    """The openings frames at *times* should show for *audio*, from the actor's *own* openings: the speech
-    envelope rank-mapped onto them while speaking, closed in pauses, smoothed over three frames."""
+def speech_levels(times: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
+    """Per frame at *times*, a quantile of the actor's own openings: `CLOSED` in pauses, while speaking the
+    speech envelope's rank mapped onto 0.15-0.98, smoothed over three frames."""
     envelope = envelope_near(audio, rate, times, margin_s=0.1) if len(times) else np.zeros(0)
     peak = float(envelope.max()) if len(envelope) else 0.0
     speaking = envelope > max(peak * 10 ** (SILENCE_DB / 20), 1e-4)
-    own = np.sort(own[~np.isnan(own)])
-    closed = float(np.quantile(own, 0.05)) if len(own) else 0.0
-    target = np.full(len(envelope), closed)
-    if speaking.any() and len(own):
+    level = np.full(len(envelope), CLOSED)
+    if speaking.any():
         ranks = np.argsort(np.argsort(envelope[speaking])) / max(int(speaking.sum()) - 1, 1)
-        target[speaking] = np.quantile(own, 0.15 + 0.83 * ranks)
-    return np.convolve(np.pad(target, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+        level[speaking] = 0.15 + 0.83 * ranks
+    return np.convolve(np.pad(level, 1, mode="edge"), [0.25, 0.5, 0.25], mode="valid")
+
+
+def target_openings(own: np.ndarray, times: np.ndarray, audio: np.ndarray, rate: int) -> np.ndarray:
+    """The openings frames at *times* should show for *audio*, as quantiles of the actor's *own* openings."""
+    valid = own[~np.isnan(own)]
+    levels = speech_levels(times, audio, rate)
+    return np.quantile(valid, levels) if len(valid) else np.zeros(len(levels))
+
+
+def opening_spread(opening: np.ndarray) -> float:
+    """How far the mouth of a track opens and closes (2nd to 98th percentile); 0 for a still face."""
+    valid = opening[~np.isnan(opening)]
+    return float(np.subtract(*np.quantile(valid, [0.98, 0.02]))) if len(valid) else 0.0
+
+
+def _warped(rgb: np.ndarray, track: FaceTrack, position: int, level: float) -> np.ndarray:
+    """A still face's mouth opened geometrically, as far as *level* asks (closed: the frame as it was)."""
+    from dubkit.lipsync.warp import open_mouth
+
+    amount = WARP_GAIN * max(0.0, level - CLOSED) / (1.0 - CLOSED)
+    return open_mouth(rgb, track.corners[position], track.boxes[position], amount) if amount > 0 else rgb
 
 
 def canonical(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
-from dubkit.lipsync.faces import ANALYSIS_HEIGHT, MouthTrack, face_mesh, native_logs_silenced, opening
+from dubkit.lipsync.faces import ANALYSIS_HEIGHT, Face, FaceFinder, MouthTrack, native_logs_silenced
 from dubkit.qa import sync
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,6 @@ log = logging.getLogger(__name__)
 CUT_DISTANCE = 0.3
 MIN_IOU = 0.3
 MAX_FACES = 4
-MOUTH_CORNERS = (61, 291)  # face-mesh points at the left and right corners of the mouth
 SPEAKER_MAX_LAG_MS = 200.0  # a speaker's mouth is within a few frames of the sound; wider lags only add noise
 
 
@@ -103,25 +102,17 @@ def analyse(video: Path, max_height: int = ANALYSIS_HEIGHT, max_faces: int = MAX
     shots: list[int] = []
     builder = _Tracks()
     previous: np.ndarray | None = None
-    mesh = None
-    with native_logs_silenced():
-        try:
-            for frame in media.video_frames(video, max_height):
-                histogram = _histogram(frame.rgb)
-                if previous is None or _distance(histogram, previous) > CUT_DISTANCE:
-                    shots.append(frame.index)
-                    mesh = _restart(mesh, max_faces)
-                previous = histogram
-                times.append(frame.time_s)
-                height, width = frame.rgb.shape[:2]
-                result = mesh.process(np.ascontiguousarray(frame.rgb))
-                for landmarks in result.multi_face_landmarks or ():
-                    face = _Face(_box(landmarks), opening(landmarks, width / height), _corners(landmarks))
-                    builder.add(len(shots) - 1, frame.index, face)
-                builder.end_frame(len(shots) - 1)
-        finally:
-            if mesh is not None:
-                mesh.close()
+    with native_logs_silenced(), FaceFinder(max_faces) as finder:
+        for frame in media.video_frames(video, max_height):
+            histogram = _histogram(frame.rgb)
+            if previous is None or _distance(histogram, previous) > CUT_DISTANCE:
+                shots.append(frame.index)
+                finder.new_shot()
+            previous = histogram
+            times.append(frame.time_s)
+            for face in finder.faces(frame.rgb):
+                builder.add(len(shots) - 1, frame.index, face)
+            builder.end_frame(len(shots) - 1)
     analysis = Analysis(np.asarray(times), tuple(shots), builder.tracks())
     log.info("%s: %d frames, %d shots, %d face tracks", video, len(times), len(shots), len(analysis.tracks))
     return analysis
@@ -142,13 +133,6 @@ def active_speaker(
     return best
 
 
-@dataclass(frozen=True)
-class _Face:
-    box: np.ndarray
-    opening: float
-    corners: np.ndarray
-
-
 class _Tracks:
     """Greedy IoU association of the faces of each frame with the open tracks of the current shot."""
 
@@ -157,7 +141,7 @@ class _Tracks:
         self._open: list[int] = []
         self._seen: set[int] = set()
 
-    def add(self, shot: int, frame: int, face: _Face) -> None:
+    def add(self, shot: int, frame: int, face: Face) -> None:
         candidates = [i for i in self._open if self._rows[i]["shot"] == shot and i not in self._seen]
         overlaps = [(_iou(self._rows[i]["boxes"][-1], face.box), i) for i in candidates]
         iou, index = max(overlaps, default=(0.0, -1))
@@ -191,12 +175,6 @@ class _Tracks:
         )
 
 
-def _restart(mesh, max_faces: int):  # noqa: ANN001, ANN202 - mediapipe's own type
-    if mesh is not None:
-        mesh.close()
-    return face_mesh(max_faces)
-
-
 def _histogram(rgb: np.ndarray) -> np.ndarray:
     """512-bin colour histogram (3 bits per channel) of every 4th pixel, as fractions."""
     q = (rgb[::4, ::4] >> 5).astype(np.int32)
@@ -206,17 +184,6 @@ def _histogram(rgb: np.ndarray) -> np.ndarray:
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum())
-
-
-def _box(landmarks) -> np.ndarray:  # noqa: ANN001 - mediapipe's own type
-    xs = np.fromiter((p.x for p in landmarks.landmark), dtype=np.float64)
-    ys = np.fromiter((p.y for p in landmarks.landmark), dtype=np.float64)
-    return np.array([xs.min(), ys.min(), xs.max(), ys.max()])
-
-
-def _corners(landmarks) -> np.ndarray:  # noqa: ANN001 - mediapipe's own type
-    points = landmarks.landmark
-    return np.array([[points[i].x, points[i].y] for i in MOUTH_CORNERS])
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -107,8 +107,12 @@ def probe(path: Path, allow_image: bool = False) -> MediaInfo:
     return info
 
 
-def video_frames(path: Path, max_height: int = 0) -> Iterator[Frame]:
-    """Decode the first video stream one frame at a time (memory stays flat), scaled to at most max_height."""
+def video_frames(
+    path: Path, max_height: int = 0, planes: bool = False, only: Collection[int] | None = None
+) -> Iterator[Frame]:
+    """Decode the first video stream one frame at a time (memory stays flat), scaled to at most max_height;
+    with *planes*, each frame also carries its unscaled YUV 4:2:0 planes (for re-encoding). With *only*,
+    just those frame indices are converted and yielded (the others are decoded and dropped)."""
     import av
 
     info = probe(path)
@@ -122,8 +126,11 @@ def video_frames(path: Path, max_height: int = 0) -> Iterator[Frame]:
         stream.thread_type = "AUTO"
         try:
             for index, frame in enumerate(container.decode(stream)):
+                if only is not None and index not in only:
+                    continue
                 rgb = frame.to_ndarray(format="rgb24", **(size if scale < 1.0 else {}))
-                yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4))
+                yuv = frame.to_ndarray(format="yuv420p") if planes else None
+                yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4), yuv)
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
 

@@ -330,6 +330,27 @@ def splice(source: Layout, encoded: Mapping[Span, Path], out: Path) -> Path:
     return Path(out)
 
 
+def reencode(source: Path, edited: Iterable[tuple[Frame, np.ndarray]], out: Path) -> Path:
+    """For streams that cannot be spliced: every frame (decoded with its planes, unrotated, even-sized)
+    composited and re-encoded to H.264 with the source's timestamps, in an MP4 without audio, atomically."""
+    import av
+
+    info = probe(source)
+    with _open(info.path, info.demuxer) as container:
+        time_base, rate = container.streams.video[0].time_base, container.streams.video[0].average_rate
+    with atomic_path(Path(out), suffix=".mp4") as tmp, av.open(str(tmp), "w", format="mp4") as output:
+        stream = output.add_stream("libx264", rate=rate or Fraction(25))
+        stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
+        stream.time_base = time_base
+        stream.options = {**X264, "profile": "high"}
+        for frame, rgb in edited:
+            picture = av.VideoFrame.from_ndarray(_composited(frame, rgb, 0), format="yuv420p")
+            picture.pts, picture.time_base = round(frame.time_s / time_base), time_base
+            output.mux(stream.encode(picture))
+        output.mux(stream.encode())
+    return Path(out)
+
+
 def _parameter_sets(directory: Path) -> tuple[str, str]:
     index = json.loads((directory / INDEX).read_text())
     return index["sps"], index["pps"]

@@ -145,18 +145,19 @@ def _reencoded(job: Job, ctx: Context, backend: LipSyncer, engine: dict, windows
     key = ctx.cache.key(
         NAME,
         backend.fingerprint(),
-        engine,
+        engine | {"x264": splice.X264},
         {"ingest": job.key("ingest"), "dialogue": job.key("synthesize"), "windows": _jsonable(windows)},
     )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:
-        analysis = _analysis(job, ctx)
-        frames = backend.sync(
-            job.episode.media, media.video_frames(job.episode.media), _dub(job), RATE, analysis, windows
-        )
+        video, info = job.episode.media, media.probe(job.episode.media)
+        synced = partial(backend.sync, video, audio=_dub(job), rate=RATE, analysis=_analysis(job, ctx), windows=windows)
         with ctx.cache.publish(key) as work:
-            media.write_video(frames, work / "video.mp4", media.probe(job.episode.media).fps)
+            if info.rotation or info.width % 2 or info.height % 2:  # upright RGB pictures, as the engine saw them
+                media.write_video(synced(media.video_frames(video)), work / "video.mp4", info.fps)
+            else:  # composited into the decoded planes: unchanged pixels are the input re-encoded once
+                splice.reencode(video, _paired(media.video_frames(video, planes=True), synced), work / "video.mp4")
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
 
