@@ -166,7 +166,7 @@ def _assemble(fitted: list[tuple[LineFit, Path]], duration_ms: int, out: Path) -
         start = int(line.start_ms * DIALOGUE_RATE / 1000)
         end = min(start + len(samples), len(track))
         track[start:end] += samples[: end - start]
-    audio.write_wav(out, np.clip(track, -1.0, 1.0), DIALOGUE_RATE, subtype="FLOAT")
+    audio.write_wav(out, np.clip(track, -1.0, 1.0, out=track), DIALOGUE_RATE, subtype="FLOAT")
 
 
 def _load_lines(entry: Path) -> tuple[LineFit, ...]:
