@@ -98,3 +98,13 @@ def _audio(clip) -> np.ndarray:
     from dubkit import media
 
     return media.decode_audio(clip, RATE, 1).reshape(-1)
+
+
+def test_a_face_reported_twice_in_a_frame_counts_once():
+    from dubkit.lipsync.faces import distinct
+
+    corners = np.zeros((2, 2))
+    face = Face(np.array([0.40, 0.30, 0.66, 0.45]), 0.1, corners)
+    echo = Face(np.array([0.47, 0.32, 0.65, 0.44]), 0.1, corners)  # the same face, a drifting second report
+    other = Face(np.array([0.05, 0.30, 0.30, 0.45]), 0.1, corners)  # a face beside it
+    assert distinct([echo, face, other]) == [face, other]

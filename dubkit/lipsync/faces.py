@@ -26,6 +26,7 @@ UPPER_LIP, LOWER_LIP, FOREHEAD, CHIN = 13, 14, 10, 152
 ANALYSIS_HEIGHT = 480  # frames are scaled down to this before the mesh: faces stay large enough, decoding cheap
 MOUTH_CORNERS = (61, 291)  # face-mesh points at the left and right corners of the mouth
 RETRY_FRAMES = 12  # how often a shot without a face so far is searched part by part
+DUPLICATE_OVERLAP = 0.5  # two faces of one frame sharing more of the smaller's box are one face reported twice
 
 
 @dataclass(frozen=True)
@@ -185,7 +186,38 @@ class FaceFinder:
 def _faces(mesh, view: View, rgb: np.ndarray) -> list[Face]:  # noqa: ANN001 - mediapipe's own type
     crop = view.crop(rgb)
     found = mesh.process(crop).multi_face_landmarks or ()
-    return [view.face(landmarks, crop.shape[1] / crop.shape[0]) for landmarks in found]
+    return distinct([view.face(landmarks, crop.shape[1] / crop.shape[0]) for landmarks in found])
+
+
+def distinct(faces: list[Face]) -> list[Face]:
+    """The faces less duplicates: in video mode the mesh can report one face twice (its tracked landmarks and a
+    fresh detection), boxes overlapping by more than `DUPLICATE_OVERLAP` of the smaller one; the larger is kept."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda f: -_area(f.box)):
+        if all(_overlap(face.box, other.box) <= DUPLICATE_OVERLAP for other in kept):
+            kept.append(face)
+    return kept
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """The intersection of two boxes over the smaller one's area."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    smaller = min(_area(a), _area(b))
+    return float(width * height / smaller) if smaller > 0 else 0.0
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = width * height
+    union = _area(a) + _area(b) - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def _area(box: np.ndarray) -> float:
+    return float(max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1]))
 
 
 def opening(landmarks, aspect: float) -> float:  # noqa: ANN001 - mediapipe's own type

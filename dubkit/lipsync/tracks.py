@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
-from dubkit.lipsync.faces import ANALYSIS_HEIGHT, Face, FaceFinder, MouthTrack, native_logs_silenced
+from dubkit.lipsync.faces import ANALYSIS_HEIGHT, Face, FaceFinder, MouthTrack, iou, native_logs_silenced
 from dubkit.qa import sync
 
 log = logging.getLogger(__name__)
@@ -143,9 +143,9 @@ class _Tracks:
 
     def add(self, shot: int, frame: int, face: Face) -> None:
         candidates = [i for i in self._open if self._rows[i]["shot"] == shot and i not in self._seen]
-        overlaps = [(_iou(self._rows[i]["boxes"][-1], face.box), i) for i in candidates]
-        iou, index = max(overlaps, default=(0.0, -1))
-        if iou < MIN_IOU:
+        overlaps = [(iou(self._rows[i]["boxes"][-1], face.box), i) for i in candidates]
+        overlap, index = max(overlaps, default=(0.0, -1))
+        if overlap < MIN_IOU:
             index = len(self._rows)
             self._rows.append({"shot": shot, "frames": [], "boxes": [], "opening": [], "corners": []})
             self._open.append(index)
@@ -184,11 +184,3 @@ def _histogram(rgb: np.ndarray) -> np.ndarray:
 
 def _distance(a: np.ndarray, b: np.ndarray) -> float:
     return 0.5 * float(np.abs(a - b).sum())
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
