@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 
 from dubkit.lipsync import tracks
-from dubkit.lipsync.faces import Face
+from dubkit.lipsync.faces import Face, iou
 
 RATE = 16000
 
 
 def test_iou():
     a = np.array([0.0, 0.0, 0.5, 0.5])
-    assert tracks._iou(a, a) == pytest.approx(1.0)
-    assert tracks._iou(a, np.array([0.25, 0.0, 0.75, 0.5])) == pytest.approx(1 / 3)
-    assert tracks._iou(a, np.array([0.6, 0.6, 0.9, 0.9])) == 0.0
+    assert iou(a, a) == pytest.approx(1.0)
+    assert iou(a, np.array([0.25, 0.0, 0.75, 0.5])) == pytest.approx(1 / 3)
+    assert iou(a, np.array([0.6, 0.6, 0.9, 0.9])) == 0.0
 
 
 def test_histogram_distance_separates_cuts_from_motion():
