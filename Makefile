@@ -22,6 +22,7 @@ $(VENV)/.installed: pyproject.toml
 # extra), torchaudio (PyPI has none for this torch: made pure Python below) and torchcodec (coqui-tts only
 # checks that it is installed; dubkit hands it samples, never files to decode).
 setup-studio: $(VENV)/.studio
+	@scripts/apt-install chromium
 
 $(VENV)/.studio: $(VENV)/.installed
 	$(PY) -m pip install -q torch==2.13.0

@@ -64,6 +64,7 @@ def main(verbose: int) -> None:
 @click.option("--script", "script", type=click.Path(path_type=Path), default=None, help="Resume from an edited script.")
 @click.option("--cast", multiple=True, help="SPEAKER=VOICE, repeatable.")
 @click.option("--no-lipsync", is_flag=True, help="Keep the original picture.")
+@click.option("--no-qa", is_flag=True, help="Skip the review report.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @reported
 def translate(
@@ -78,11 +79,12 @@ def translate(
     script: Path | None,
     cast: tuple[str, ...],
     no_lipsync: bool,
+    no_qa: bool,
     as_json: bool,
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
-    from dubkit.config import load_preset, with_asr_model, without_lipsync
+    from dubkit.config import load_preset, with_asr_model, without_lipsync, without_qa
     from dubkit.job import Episode
     from dubkit.runner import dub
     from dubkit.voices import parse_cast
@@ -90,6 +92,7 @@ def translate(
     episode = Episode(input_path, target, source, script, parse_cast(cast))
     preset = load_preset(pipeline)
     preset = without_lipsync(preset) if no_lipsync else preset
+    preset = without_qa(preset) if no_qa else preset
     result = dub(
         episode,
         preset=with_asr_model(preset, asr_model) if asr_model else preset,
@@ -111,7 +114,7 @@ def translate(
         f"{lines['cached']} cached, {lines['overflow']} overflow",
         err=True,
     )
-    for key in ("output", "subtitles", "script"):
+    for key in ("output", "subtitles", "script", "report"):
         if summary[key]:
             click.echo(summary[key])
 
@@ -122,6 +125,40 @@ def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
             click.echo(f"\r{stage}: {done}/{total}", err=True, nl=done >= total)
 
     return show
+
+
+@main.command()
+@click.argument("original", type=click.Path(path_type=Path))
+@click.argument("dubbed", type=click.Path(path_type=Path))
+@click.option("--script", "script_path", type=click.Path(path_type=Path), required=True, help="The dub's script.json.")
+@click.option("--fits", type=click.Path(path_type=Path), help="Line fits: `translate --json` output (or its fits).")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("qa"), show_default=True)
+@click.option("--samples", type=int, default=None, help="Side-by-side clips of the worst lines (preset: 3).")
+@click.option("--side-by-side", is_flag=True, help="Also a full-length side-by-side video.")
+@click.option("--pipeline", default=None, help="Preset for thresholds and the transcription model.")
+@click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout.")
+@reported
+def qa(
+    original: Path,
+    dubbed: Path,
+    script_path: Path,
+    fits: Path | None,
+    outdir: Path,
+    samples: int | None,
+    side_by_side: bool,
+    pipeline: str | None,
+    as_json: bool,
+) -> None:
+    """Review DUBBED against ORIGINAL: report.html, report.json and side-by-side samples in OUTDIR."""
+    from dubkit.qa.cli import run_review
+
+    found = run_review(original, dubbed, script_path, fits, outdir, samples, side_by_side, pipeline)
+    if as_json:
+        click.echo(json.dumps(found, ensure_ascii=False))
+        return
+    episode = found["episode"]
+    click.echo(f"lines: {episode['lines']['total']} total, {episode['lines']['flagged']} flagged", err=True)
+    click.echo(str(outdir / "report.html"))
 
 
 @main.command()

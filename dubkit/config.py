@@ -65,6 +65,33 @@ class RenderConfig:
 
 
 @dataclass(frozen=True)
+class Thresholds:
+    """The bounds `dubkit qa` flags a figure outside of (offsets in frames, + = sound late)."""
+
+    max_offset_frames: float = 3.0
+    min_confidence: float = 0.15
+    max_wer: float = 0.5
+    max_stretch: float = 1.3
+    max_duration_ratio: float = 1.35
+    max_start_shift_ms: int = 250
+    max_overflow_ms: int = 500
+    loudness_tolerance_lu: float = 1.0
+    max_true_peak_dbtp: float = -1.0
+    max_duration_diff_s: float = 0.1
+
+
+@dataclass(frozen=True)
+class QaConfig:
+    """The review report written after render (`--no-qa` skips it): *samples* side-by-side clips of the worst
+    lines, a full-length side-by-side video with *side_by_side*."""
+
+    enabled: bool = True
+    samples: int = 3
+    side_by_side: bool = False
+    thresholds: Thresholds = Thresholds()
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     path: Path
@@ -74,6 +101,7 @@ class Preset:
     synthesize: SynthesizeConfig = SynthesizeConfig()
     lipsync: LipsyncConfig = LipsyncConfig()
     render: RenderConfig = RenderConfig()
+    qa: QaConfig = QaConfig()
 
 
 def resolve(name_or_path: str | None) -> Path:
@@ -99,6 +127,10 @@ def without_lipsync(preset: Preset) -> Preset:
     return dataclasses.replace(preset, lipsync=dataclasses.replace(preset.lipsync, enabled=False))
 
 
+def without_qa(preset: Preset) -> Preset:
+    return dataclasses.replace(preset, qa=dataclasses.replace(preset.qa, enabled=False))
+
+
 def with_asr_model(preset: Preset, model: str) -> Preset:
     """The preset with its transcription model replaced (`--asr-model`): a name, local path or `embedded:base`."""
     options = {**preset.transcribe.options, "model": model}
@@ -112,6 +144,8 @@ _NESTED = {
     "lipsync": LipsyncConfig,
     "render": RenderConfig,
     "fit": FitConfig,
+    "qa": QaConfig,
+    "thresholds": Thresholds,
 }
 
 

@@ -36,3 +36,24 @@ def write_text_atomic(target: Path, text: str) -> None:
 def fsync_file(path: Path) -> None:
     with open(path, "rb") as handle:
         os.fsync(handle.fileno())
+
+
+def copy_tree_atomic(source: Path, target: Path, ignore: tuple[str, ...] = ()) -> Path:
+    """Copy the folder *source* to *target*, swapped in whole: readers see the old folder or the new one."""
+    import shutil
+    import uuid
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}")
+    try:
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(*ignore))
+        old = target.with_name(f".{target.name}.old.{uuid.uuid4().hex}") if target.exists() else None
+        if old is not None:
+            os.replace(target, old)
+        os.replace(tmp, target)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target

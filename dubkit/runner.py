@@ -14,12 +14,12 @@ from dubkit import languages
 from dubkit.cache import Cache
 from dubkit.config import Preset, load_preset
 from dubkit.errors import ConfigError
-from dubkit.fsutil import atomic_path
+from dubkit.fsutil import atomic_path, copy_tree_atomic
 from dubkit.job import Episode, Job
-from dubkit.stages import ingest, lipsync, render, synthesize, transcribe, translate
+from dubkit.stages import ingest, lipsync, qa, render, synthesize, transcribe, translate
 from dubkit.stages.base import Backends, Context, Progress, _no_progress
 
-STAGES = (ingest, transcribe, translate, synthesize, lipsync, render)
+STAGES = (ingest, transcribe, translate, synthesize, lipsync, render, qa)
 STAGE_NAMES = tuple(stage.NAME for stage in STAGES)
 
 
@@ -47,6 +47,7 @@ class Result:
             "output": _str(self.outputs.get("video")),
             "subtitles": _str(self.outputs.get("subtitles")),
             "script": _str(self.outputs.get("script")),
+            "report": _str(self.outputs.get("report")),
             "stages": {
                 name: {"cached": r.cached, "seconds": round(r.seconds, 3), "skipped": r.skipped}
                 | ({"counts": dict(r.counts)} if r.counts else {})
@@ -95,7 +96,8 @@ def dub(
 
 
 def publish(job: Job, outdir: Path) -> dict[str, Path]:
-    """Copy the finished files into *outdir*, each atomically: `<stem>.<lang>.{script.json,srt,mp4}`."""
+    """Copy the finished files into *outdir*, each atomically: `<stem>.<lang>.{script.json,srt,mp4}` and the
+    review folder `<stem>.<lang>.qa/`."""
     if job.script is None:
         return {}
     stem = f"{job.episode.media.stem}.{languages.canonical(job.episode.target)}"
@@ -104,6 +106,9 @@ def publish(job: Job, outdir: Path) -> dict[str, Path]:
     if render.NAME in job.artefacts:
         outputs["subtitles"] = _copy(job.entry(render.NAME) / "dub.srt", outdir / f"{stem}.srt")
         outputs["video"] = _copy(job.entry(render.NAME) / "dub.mp4", outdir / f"{stem}.mp4")
+    if qa.NAME in job.artefacts:
+        folder = copy_tree_atomic(job.entry(qa.NAME), outdir / f"{stem}.qa", ignore=("meta.json",))
+        outputs["report"] = folder / "report.html"
     return outputs
 
 

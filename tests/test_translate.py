@@ -27,7 +27,8 @@ def test_outputs_are_written(first_run):
     assert result["subtitles"] == str(work / "out" / "face_1.es.srt")
     assert result["script"] == str(work / "out" / "face_1.es.script.json")
     assert all(not stage["cached"] for stage in result["stages"].values())
-    assert set(result["stages"]) == {"ingest", "transcribe", "translate", "synthesize", "lipsync", "render"}
+    stages = {"ingest", "transcribe", "translate", "synthesize", "lipsync", "render", "qa"}
+    assert set(result["stages"]) == stages
     lines = result["lines"]
     assert lines["total"] >= 1 and lines["synthesized"] == lines["total"] and lines["cached"] == 0
 
@@ -64,6 +65,25 @@ def test_lip_sync_follows_the_dub(first_run):
     before, after = estimate(mouth_track(clip), dub, 16000), estimate(mouth_track(output), dub, 16000)
     assert before is not None and after is not None
     assert after.confidence > before.confidence + 0.3 and abs(after.offset_frames) <= 2, (before, after)
+
+
+def test_the_review_report_lists_every_line_with_its_figures(first_run):
+    import jsonschema
+
+    from dubkit.qa import report
+
+    _, _, result = first_run
+    folder = Path(result["report"]).parent
+    found = json.loads((folder / "report.json").read_text())
+    jsonschema.validate(found, json.loads(Path(report.__file__).with_name("report.schema.json").read_text()))
+    script = json.loads(Path(result["script"]).read_text())
+    assert [line["id"] for line in found["lines"]] == [s["id"] for s in script["segments"]]
+    fits = {fit["id"]: fit for fit in result["fits"]}
+    for line in found["lines"]:
+        assert line["dubbed"] and line["asr"]["text"] and line["sync"]["after"], line
+        assert (line["stretch"], line["overflow_ms"]) == (fits[line["id"]]["stretch"], fits[line["id"]]["overflow_ms"])
+    assert found["episode"]["loudness"]["ok"] and found["episode"]["duration"]["ok"]
+    assert "<table" in (folder / "report.html").read_text()
 
 
 def test_lines_start_on_time_and_stretch_is_bounded(first_run):

@@ -6,6 +6,7 @@ are written to a temporary sibling and renamed. Failures raise `MediaError(path,
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -133,6 +134,72 @@ def video_frames(
                 yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4), yuv)
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
+
+
+def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) -> Iterator[Frame]:
+    """The frames shown from *start_s* to *end_s*, scaled to at most max_height; indices count from the span's
+    first frame. Decoding starts at the keyframe before *start_s* (from the start where seeking overshoots)."""
+    info = probe(path)
+    if not info.has_video:
+        raise MediaError(info.path, "no video stream")
+    scale = min(1.0, max_height / info.height) if max_height and info.height else 1.0
+    size = {"width": 2 * round(info.width * scale / 2), "height": 2 * round(info.height * scale / 2)}
+    pictures = _pictures_from(info, start_s, seek=True)
+    first = next(pictures, None)
+    if first is not None and float(first.time or 0.0) > start_s:
+        pictures, first = _pictures_from(info, start_s, seek=False), None
+    index = 0
+    for picture in itertools.chain([first] if first is not None else [], pictures):
+        time_s = float(picture.time or 0.0)
+        if time_s >= end_s:
+            break
+        if time_s >= start_s:
+            rgb = picture.to_ndarray(format="rgb24", **(size if scale < 1.0 else {}))
+            yield Frame(index, time_s, np.rot90(rgb, (info.rotation // 90) % 4))
+            index += 1
+
+
+def _pictures_from(info: MediaInfo, start_s: float, seek: bool) -> Iterator:
+    import av
+
+    with av.open(ffmpeg.file_url(info.path), format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            if seek:
+                container.seek(int(max(0.0, start_s) / stream.time_base), stream=stream, backward=True)
+            yield from container.decode(stream)
+        except av.FFmpegError as exc:
+            raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
+
+
+def stream_durations(path: Path) -> tuple[float | None, float | None]:
+    """Seconds of the first video and the first audio stream (None: no such stream), from their headers or,
+    failing that, their last packet."""
+    import av
+
+    info = probe(path)
+    with av.open(ffmpeg.file_url(info.path), format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+        streams = (container.streams.video[:1] or [None])[0], (container.streams.audio[:1] or [None])[0]
+        spans = []
+        for stream in streams:
+            if stream is None:
+                spans.append(None)
+            elif stream.duration and stream.time_base:
+                spans.append(float(stream.duration * stream.time_base))
+            else:
+                spans.append(_demuxed_duration(container, stream))
+    return spans[0], spans[1]
+
+
+def _demuxed_duration(container: InputContainer, stream) -> float:  # noqa: ANN001 - av stream
+    container.seek(0)
+    end = 0.0
+    for packet in container.demux(stream):
+        if packet.pts is not None:
+            end = max(end, float((packet.pts + (packet.duration or 0)) * stream.time_base))
+    start = float((stream.start_time or 0) * stream.time_base)
+    return end - start
 
 
 def write_video(frames: Iterable[np.ndarray], out: Path, fps: float, crf: int = 16) -> Path:

@@ -1,0 +1,44 @@
+"""QA: the dub reviewed after render — `dubkit.qa.review` on the rendered episode, cached like any stage."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from dubkit import languages
+from dubkit.job import Artefact, Job
+from dubkit.qa import report
+from dubkit.qa.review import review
+from dubkit.stages.base import Context
+
+NAME = "qa"
+
+
+def run(job: Job, ctx: Context) -> Job:
+    config = ctx.preset.qa
+    if not config.enabled or "render" not in job.artefacts or job.script is None:
+        return job
+    transcribe = ctx.preset.transcribe
+    transcriber = ctx.backends.get("asr", transcribe.backend, transcribe.options)
+    options = {
+        **dataclasses.asdict(config),
+        "target_lufs": ctx.preset.render.target_lufs,
+        "measure": report.SCHEMA,
+    }
+    key = ctx.cache.key(
+        NAME,
+        transcriber.fingerprint(),
+        options,
+        {"ingest": job.key("ingest"), "render": job.key("render"), "script": job.script.to_json()},
+    )
+    entry = ctx.cache.lookup(key)
+    cached = entry is not None
+    if entry is None:
+        stem = f"{job.episode.media.stem}.{languages.canonical(job.episode.target)}"
+        names = (job.episode.media.name, f"{stem}.mp4", f"{stem}.script.json")
+        fits = {line.id: line for line in job.lines}
+        with ctx.cache.publish(key) as work:
+            dubbed = job.entry("render") / "dub.mp4"
+            target_lufs = ctx.preset.render.target_lufs
+            review(job.episode.media, dubbed, job.script, fits, config, target_lufs, transcriber, work, names)
+        entry = ctx.cache.path(key)
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached))

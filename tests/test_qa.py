@@ -1,0 +1,155 @@
+"""`dubkit qa`: the figures of a dub, line by line, and the flags they raise — exactly where a dub is broken."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dubkit.config import Thresholds
+from dubkit.job import LineFit
+from dubkit.qa import report
+from dubkit.script import Script, Segment, Word
+from tests.clitools import dubkit, summary
+
+SCHEMA = Path(report.__file__).with_name("report.schema.json")
+GRID = ("bbaf2n", "lbax4n", "pwij3p", "sbwe5n", "brbk7n")  # five one-sentence clips: five lines
+RATE = 48000
+
+
+def _script(*lines: tuple[str, int, int, str]) -> Script:
+    segments = tuple(Segment(id_, start, end, text=text, translation=text) for id_, start, end, text in lines)
+    return Script("en", "es", segments, ("S1",))
+
+
+def test_heard_words_go_to_the_line_that_says_them_even_when_a_line_runs_long():
+    script = _script(("A", 0, 2000, "uno dos tres cuatro"), ("B", 2500, 4000, "cinco seis siete"))
+    fits = {"A": LineFit("A", 0, 2900, 1.1, 1.2, 400, True), "B": LineFit("B", 2500, 4000, 1.0, 1.0, 0, True)}
+    words = [
+        Word(i * 700, i * 700 + 500, w)
+        for i, w in enumerate(["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete"])
+    ]
+    owners = report.assign_words(words, script, fits)
+    assert owners == [0, 0, 0, 0, 1, 1, 1]  # "cuatro" (2.1-2.6 s) runs past A's source end: still A's
+    silent = _script(("A", 0, 1000, "hola"), ("B", 1500, 2500, "adiós"), ("C", 3000, 4000, "gracias"))
+    heard = [Word(100, 600, "hola"), Word(3100, 3600, "gracias")]
+    assert report.assign_words(heard, silent, {}) == [0, 2]  # nothing is taken for the silent line B
+
+
+def test_flags_follow_the_thresholds():
+    limits = Thresholds()
+    line = {
+        "original": {"start_ms": 1000, "end_ms": 2000},
+        "planned": {"start_ms": 1000, "end_ms": 2050},
+        "dubbed": {"start_ms": 1020, "end_ms": 2100},
+        "translation": "hola",
+        "stretch": 1.1,
+        "overflow_ms": 0,
+        "duration_ratio": 1.05,
+        "asr": {"text": "hola", "wer": 0.0},
+        "sync": {"before": None, "after": {"offset_frames": 0.4, "confidence": 0.9}},
+    }
+    assert report.line_flags(line, None, limits, "es") == []
+    late = {
+        **line,
+        "dubbed": {"start_ms": 1400, "end_ms": 2400},
+        "sync": {"before": None, "after": {"offset_frames": 7.5, "confidence": 0.9}},
+    }
+    assert report.line_flags(late, None, limits, "es") == ["sync_offset", "start_shift"]
+    mute = {**line, "dubbed": None, "duration_ratio": None, "asr": {"text": "", "wer": 1.0}}
+    assert report.line_flags(mute, None, limits, "es") == ["silent"]
+    long = {**line, "stretch": 1.6, "duration_ratio": 1.6, "overflow_ms": 900}
+    assert report.line_flags(long, None, limits, "es") == ["stretch", "duration", "overflow"]
+
+
+@pytest.fixture(scope="module")
+def grid_dub(tmp_path_factory, shared_media):
+    """Five GRID sentences and 2.5 s of black silence, dubbed en→es with lip-sync and the review report."""
+    from dubkit import audio, media
+
+    work = tmp_path_factory.mktemp("qa")
+    black = work / "black.png"
+    from PIL import Image
+
+    Image.new("RGB", (360, 288)).save(black)
+    audio.write_wav(work / "quiet.wav", np.zeros(int(2.5 * RATE), np.float32), RATE)
+    pad = media.still_video(black, work / "quiet.wav", work / "pad.mp4", size=(360, 288))
+    clips = [shared_media / "video" / "grid" / f"{name}.mpg" for name in GRID]
+    episode = media.concat([*clips, pad], work / "grid5.mp4", 360, 288, 25)
+    args = ("translate", episode, "--to", "es", "--from", "en", "-o", work / "out", "--json")
+    result = summary(dubkit(*args, cache=work / "cache"))
+    (work / "summary.json").write_text(json.dumps(result))
+    return work, episode, result
+
+
+@pytest.mark.slow
+def test_the_clean_dub_lists_every_line_with_every_figure_and_flags_none(grid_dub):
+    import jsonschema
+
+    work, _, result = grid_dub
+    found = json.loads((Path(result["report"]).parent / "report.json").read_text())
+    jsonschema.validate(found, json.loads(SCHEMA.read_text()))
+    assert [line["id"] for line in found["lines"]] == [f"L000{i}" for i in range(1, 6)]
+    for line in found["lines"]:
+        assert line["dubbed"] and line["asr"]["text"] and line["sync"]["before"] and line["sync"]["after"]
+        assert None not in (line["stretch"], line["speed"], line["overflow_ms"], line["duration_ratio"])
+        assert line["flags"] == [], line
+    assert found["episode"]["flags"] == [] and found["episode"]["lines"] == {"total": 5, "flagged": 0}
+    clips = found["samples"]["clips"]
+    assert len(clips) == 3 and all((Path(result["report"]).parent / clip["path"]).is_file() for clip in clips)
+
+
+@pytest.mark.slow
+def test_a_broken_dub_is_flagged_on_the_broken_lines_and_nowhere_else(grid_dub):
+    """Line 2's sound 300 ms late, line 4 silent, line 5 stretched 1.6x: flags on exactly those three lines."""
+    from dubkit import audio, media
+
+    work, episode, result = grid_dub
+    fits = {fit["id"]: fit for fit in result["fits"]}
+    sound = media.decode_audio(Path(result["output"]), RATE, 2)
+    sound = _shifted(sound, fits["L0002"], 0.3)
+    sound = _silenced(sound, fits["L0004"])
+    sound = _stretched(sound, fits["L0005"], 1.6, work)
+    audio.write_wav(work / "broken.wav", sound, RATE)
+    broken = media.mux(Path(result["output"]), work / "broken.wav", work / "broken.mp4", "spa", len(sound) / RATE)
+    args = ("qa", episode, broken, "--script", result["script"], "--fits", work / "summary.json")
+    found = summary(dubkit(*args, "-o", work / "review", "--samples", "1", "--json", cache=work / "cache"))
+    flagged = {line["id"]: line["flags"] for line in found["lines"] if line["flags"]}
+    assert set(flagged) == {"L0002", "L0004", "L0005"}, flagged
+    assert {"sync_offset", "start_shift"} & set(flagged["L0002"])
+    assert "silent" in flagged["L0004"]
+    assert "duration" in flagged["L0005"]
+    assert (work / "review" / "report.html").is_file() and (work / "review" / "report.json").is_file()
+
+
+def _span(fit: dict) -> slice:
+    return slice(int((fit["start_ms"] - 50) * RATE / 1000), int((fit["end_ms"] + 100) * RATE / 1000))
+
+
+def _shifted(sound: np.ndarray, fit: dict, seconds: float) -> np.ndarray:
+    out, span = sound.copy(), _span(fit)
+    line = sound[span].copy()
+    out[span] = 0.0
+    start = span.start + int(seconds * RATE)
+    out[start : start + len(line)] = line[: len(out) - start]
+    return out
+
+
+def _silenced(sound: np.ndarray, fit: dict) -> np.ndarray:
+    out = sound.copy()
+    out[_span(fit)] = 0.0
+    return out
+
+
+def _stretched(sound: np.ndarray, fit: dict, factor: float, work: Path) -> np.ndarray:
+    from dubkit import audio, media
+
+    out, span = sound.copy(), _span(fit)
+    audio.write_wav(work / "line.wav", sound[span], RATE)
+    longer, _ = audio.read_wav(media.time_stretch(work / "line.wav", work / "longer.wav", 1 / factor))
+    out[span] = 0.0
+    end = min(len(out), span.start + len(longer))
+    out[span.start : end] = longer[: end - span.start]
+    return out
