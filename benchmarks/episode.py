@@ -3,10 +3,11 @@
 Prints per-stage seconds, the real-time factor, peak RSS (this process and its ffmpeg children), then
 re-runs unchanged to time the all-cached path, and checks the timing contract (duration ± 1 frame, lines
 start within 150 ms of their source, stretch ≤ 1.25×, overflows counted). Without lip-sync unless
-`--lipsync` (then also the lip-sync stage's frames per second; `--minutes 10` for the long-input figures).
+`--lipsync` (then also the lip-sync stage's frames per second; `--minutes 10` for the long-input figures), and
+without the review report unless `--qa`.
 
     .venv/bin/python benchmarks/episode.py [--media ../shared/media] [--to es] [--minutes 2] [--out benchmarks/out]
-        [--lipsync]
+        [--lipsync] [--qa]
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def run_dub(episode: Path, args: argparse.Namespace, cache: Path) -> tuple[dict,
         str(cache),
         "--json",
         *([] if args.lipsync else ["--no-lipsync"]),
+        *([] if args.qa else ["--no-qa"]),
     ]
     started = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True)
@@ -107,6 +109,7 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=2.0)
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     parser.add_argument("--lipsync", action="store_true", help="include lip-sync (the spine's figures are without)")
+    parser.add_argument("--qa", action="store_true", help="include the review report")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     episode = build_episode(args.media, args.out / f"episode-{args.minutes:g}min-720p.mp4", args.minutes * 60)

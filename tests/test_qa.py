@@ -10,6 +10,7 @@ import pytest
 
 from dubkit.config import Thresholds
 from dubkit.job import LineFit
+from dubkit.qa import heard as heard_words
 from dubkit.qa import report
 from dubkit.script import Script, Segment, Word
 from tests.clitools import dubkit, summary
@@ -31,11 +32,11 @@ def test_heard_words_go_to_the_line_that_says_them_even_when_a_line_runs_long():
         Word(i * 700, i * 700 + 500, w)
         for i, w in enumerate(["uno", "dos", "tres", "cuatro", "cinco", "seis", "siete"])
     ]
-    owners = report.assign_words(words, script, fits)
+    owners = heard_words.assign_words(words, script, fits)
     assert owners == [0, 0, 0, 0, 1, 1, 1]  # "cuatro" (2.1-2.6 s) runs past A's source end: still A's
     silent = _script(("A", 0, 1000, "hola"), ("B", 1500, 2500, "adiós"), ("C", 3000, 4000, "gracias"))
     heard = [Word(100, 600, "hola"), Word(3100, 3600, "gracias")]
-    assert report.assign_words(heard, silent, {}) == [0, 2]  # nothing is taken for the silent line B
+    assert heard_words.assign_words(heard, silent, {}) == [0, 2]  # nothing is taken for the silent line B
 
 
 def test_flags_follow_the_thresholds():

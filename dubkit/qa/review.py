@@ -9,6 +9,7 @@ from pathlib import Path
 from dubkit.config import QaConfig
 from dubkit.fsutil import write_text_atomic
 from dubkit.job import LineFit
+from dubkit.lipsync import tracks
 from dubkit.qa import html, report, samples
 from dubkit.script import Script
 
@@ -23,12 +24,12 @@ def review(
     transcriber,  # noqa: ANN001 - any `Transcriber`
     out: Path,
     names: tuple[str, str, str | None] | None = None,
-    pictures: report.Pictures | None = None,
+    source_faces: tracks.Analysis | None = None,
 ) -> dict:
     """Measure *dubbed* against *original* and *script*, render the samples, write the report into *out*.
     *names*: how the report calls the original, the dub and the script (default: their paths)."""
     found = report.measure(
-        original, dubbed, script, fits, config.thresholds, target_lufs, transcriber, pictures=pictures
+        original, dubbed, script, fits, config.thresholds, target_lufs, transcriber, source_faces=source_faces
     )
     original_name, dubbed_name, script_name = names or (str(original), str(dubbed), None)
     found.update(original=original_name, dubbed=dubbed_name, script=script_name)

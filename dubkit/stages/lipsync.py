@@ -73,7 +73,7 @@ def run(job: Job, ctx: Context) -> Job:
     source = splice.layout(job.episode.media)
     if source is None:
         return _reencoded(job, ctx, backend, engine, windows)
-    analysis, dub = _analysis(job, ctx), _dub(job)
+    analysis, dub = source_faces(job, ctx), _dub(job)
     spans = source.spans(tracks.plan(analysis, windows))
     identity = {"fingerprint": backend.fingerprint(), "engine": engine, "ingest": job.key("ingest")}
     keys = {span: _span_key(ctx, identity, span, analysis.times_s, windows, dub) for span in spans}
@@ -152,7 +152,9 @@ def _reencoded(job: Job, ctx: Context, backend: LipSyncer, engine: dict, windows
     cached = entry is not None
     if entry is None:
         video, info = job.episode.media, media.probe(job.episode.media)
-        synced = partial(backend.sync, video, audio=_dub(job), rate=RATE, analysis=_analysis(job, ctx), windows=windows)
+        synced = partial(
+            backend.sync, video, audio=_dub(job), rate=RATE, analysis=source_faces(job, ctx), windows=windows
+        )
         with ctx.cache.publish(key) as work:
             if info.rotation or info.width % 2 or info.height % 2:  # upright RGB pictures, as the engine saw them
                 media.write_video(synced(media.video_frames(video)), work / "video.mp4", info.fps)
@@ -195,7 +197,7 @@ def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
     entry = ctx.cache.lookup(key)
     if entry is None:
         speech, rate = audio.read_wav(job.entry("ingest") / "speech.wav")
-        found = speaking_windows(_analysis(job, ctx), job.script.segments, job.lines, audio.to_mono(speech), rate)
+        found = speaking_windows(source_faces(job, ctx), job.script.segments, job.lines, audio.to_mono(speech), rate)
         with ctx.cache.publish(key) as work:
             (work / "windows.json").write_text(_jsonable(found))
         entry = ctx.cache.path(key)
@@ -203,8 +205,8 @@ def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
     return {int(track): [(start, end) for start, end in spans] for track, spans in saved.items()}
 
 
-def _analysis(job: Job, ctx: Context) -> tracks.Analysis:
-    """Shots and face tracks of the source, cached per source."""
+def source_faces(job: Job, ctx: Context) -> tracks.Analysis:
+    """Shots and face tracks of the source, cached per source (the QA stage reads them too)."""
     key = ctx.cache.key(
         "faces", {"analysis": tracks.__name__}, {"max_faces": tracks.MAX_FACES}, {"ingest": job.key("ingest")}
     )

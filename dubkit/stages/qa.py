@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from dubkit import languages
+from dubkit import languages, media
 from dubkit.job import Artefact, Job
 from dubkit.qa import report
 from dubkit.qa.review import review
+from dubkit.stages import lipsync
 from dubkit.stages.base import Context
 
 NAME = "qa"
@@ -39,6 +40,7 @@ def run(job: Job, ctx: Context) -> Job:
         with ctx.cache.publish(key) as work:
             dubbed = job.entry("render") / "dub.mp4"
             target_lufs = ctx.preset.render.target_lufs
-            review(job.episode.media, dubbed, job.script, fits, config, target_lufs, transcriber, work, names)
+            faces = lipsync.source_faces(job, ctx) if media.probe(job.episode.media).has_video else None
+            review(job.episode.media, dubbed, job.script, fits, config, target_lufs, transcriber, work, names, faces)
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
