@@ -9,11 +9,15 @@ DEMO        := samples/build/demo.mp4
 
 setup: $(VENV)/.installed
 
+# torch first, as the CPU wheel (diarization's speaker encoder needs it); resemblyzer without its dependencies:
+# it requires webrtcvad (an sdist needing a compiler; the `diarize` extra has webrtcvad-wheels) and `typing`.
 $(VENV)/.installed: pyproject.toml
 	@scripts/apt-install $(APT_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[embedded,dev]"
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 
 # Studio backends (openai-whisper, transformers, coqui-tts) and the face mesh for lip-sync; the tests build tiny

@@ -23,6 +23,18 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return samples, int(rate)
 
 
+def read_wav_span(path: Path, start_ms: int, end_ms: int) -> tuple[np.ndarray, int]:
+    """Like `read_wav`, the samples from *start_ms* to *end_ms* only (clipped to the file), read by seeking."""
+    import soundfile
+
+    with soundfile.SoundFile(str(path)) as handle:
+        rate = int(handle.samplerate)
+        start = min(max(0, int(start_ms * rate / 1000)), handle.frames)
+        handle.seek(start)
+        samples = handle.read(max(0, int(end_ms * rate / 1000) - start), dtype="float32", always_2d=False)
+    return samples, rate
+
+
 def write_wav(path: Path, samples: np.ndarray, rate: int, subtype: str = "PCM_16") -> None:
     """Write a WAV atomically (temp file + rename)."""
     import soundfile

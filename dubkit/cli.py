@@ -61,8 +61,33 @@ def main(verbose: int) -> None:
 @click.option("--asr-model", default=None, help="Transcription model: a name (large-v3), a local path, embedded:base.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_CACHE_DIR")
 @click.option("--until", default=None, help="Stop after this stage (e.g. translate, to edit the script).")
-@click.option("--script", "script", type=click.Path(path_type=Path), default=None, help="Resume from an edited script.")
+@click.option(
+    "--script",
+    "script",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Resume from an edited script: script.json, or an export of it (srt, vtt, ass, ttml, csv).",
+)
+@click.option(
+    "--base",
+    "script_base",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The script.json an edited export is merged onto (default: found beside it or in OUTDIR).",
+)
 @click.option("--cast", multiple=True, help="SPEAKER=VOICE, repeatable.")
+@click.option(
+    "--cast-file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Series cast (TOML, [LANG] SPEAKER = VOICE): speakers recognised by voice; new ones cast and added.",
+)
+@click.option(
+    "--glossary",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Series term file (TOML): terms kept as written, terms with a fixed translation.",
+)
 @click.option("--no-lipsync", is_flag=True, help="Keep the original picture.")
 @click.option("--no-qa", is_flag=True, help="Skip the review report.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
@@ -77,22 +102,27 @@ def translate(
     cache_dir: Path | None,
     until: str | None,
     script: Path | None,
+    script_base: Path | None,
     cast: tuple[str, ...],
+    cast_file: Path | None,
+    glossary: Path | None,
     no_lipsync: bool,
     no_qa: bool,
     as_json: bool,
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
-    from dubkit.config import load_preset, with_asr_model, without_lipsync, without_qa
+    from dubkit.config import load_preset, with_asr_model, with_glossary, without_lipsync, without_qa
     from dubkit.job import Episode
     from dubkit.runner import dub
     from dubkit.voices import parse_cast
 
-    episode = Episode(input_path, target, source, script, parse_cast(cast))
+    cast_map = parse_cast(cast)
+    episode = Episode(input_path, target, source, script, cast_map, script_base=script_base, cast_file=cast_file)
     preset = load_preset(pipeline)
     preset = without_lipsync(preset) if no_lipsync else preset
     preset = without_qa(preset) if no_qa else preset
+    preset = with_glossary(preset, glossary.resolve()) if glossary else preset
     result = dub(
         episode,
         preset=with_asr_model(preset, asr_model) if asr_model else preset,
@@ -114,9 +144,23 @@ def translate(
         f"{lines['cached']} cached, {lines['overflow']} overflow",
         err=True,
     )
-    for key in ("output", "subtitles", "script", "report"):
-        if summary[key]:
-            click.echo(summary[key])
+    _echo_checks(summary)
+    keys = ("output", "matroska", "stems", "subtitles", "script", "report")
+    for path in dict.fromkeys(summary[key] for key in keys if summary[key]):  # MKV alone: output = matroska
+        click.echo(path)
+
+
+def _echo_checks(summary: dict[str, Any]) -> None:
+    """Subtitle timed-text rules broken and glossary terms missing, one line each, on stderr."""
+    counts = summary["stages"].get("render", {}).get("counts", {})
+    if "subtitle_cues" in counts:
+        broken = counts["subtitle_violations"]
+        click.echo(f"subtitles: {counts['subtitle_cues']} cues, {broken} timed-text rule(s) broken", err=True)
+    terms = summary.get("glossary")
+    if terms:
+        click.echo(f"glossary: {terms['terms']} terms, {len(terms['violations'])} violation(s)", err=True)
+        for found in terms["violations"]:
+            click.echo(f"  line {found['line']}: {found['term']!r} must read {found['expected']!r}", err=True)
 
 
 def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
@@ -179,6 +223,75 @@ def backends(as_json: bool) -> None:
     for row in rows:
         state = "usable" if row["usable"] else f"missing ({row['reason']})"
         click.echo(f"{row['kind']:<10} {row['name']:<15} {state}\n{'':<27}install: {row['install']}")
+
+
+@main.command()
+@click.option("--language", default=None, help="Only the voices that speak this language (BCP-47).")
+@click.option("--audition", type=click.Path(path_type=Path), default=None, help="Write a sample WAV per voice here.")
+@click.option("--pipeline", default=None, help="Preset whose engine options the samples use.")
+@click.option("--json", "as_json", is_flag=True)
+@reported
+def voices(language: str | None, audition: Path | None, pipeline: str | None, as_json: bool) -> None:
+    """List the voice profiles (voices/*.toml); with --audition, speak a sample sentence with each."""
+    from dubkit import audition as auditions
+    from dubkit.config import load_preset
+    from dubkit.voices import load_voices
+
+    profiles = auditions.listed(load_voices(), language)
+    samples = auditions.audition(profiles, language, audition, load_preset(pipeline)) if audition else {}
+    rows = [auditions.row(v) | ({"sample": samples[v.name]} if samples else {}) for v in profiles]
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    for row in rows:
+        line = f"{row['name']:<16} {row['engine']:<7} {row['language']:<6} {row['gender'] or '-':<7} {row['license']}"
+        click.echo(line + (f"\n{'':<16} sample: {row['sample']}" if "sample" in row else ""))
+
+
+SCRIPT_FORMATS = click.Choice(["json", "srt", "vtt", "ass", "ttml", "csv"])  # dubkit.script_formats.WRITERS
+
+
+@main.group()
+def script() -> None:
+    """Export the dubbing script for translators (srt, vtt, ass, ttml, csv) and import their edits."""
+
+
+@script.command("export")
+@click.argument("script_path", metavar="SCRIPT", type=click.Path(path_type=Path))
+@click.option("--format", "format_", type=SCRIPT_FORMATS, default=None, help="Default: from -o's suffix.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None, help="Default: NAME.script.FORMAT.")
+@reported
+def script_export(script_path: Path, format_: str | None, output: Path | None) -> None:
+    """Write SCRIPT.json as subtitles or a table: each line's translation, with its id, timing and speaker."""
+    from dubkit import script_formats
+    from dubkit.script import Script
+
+    loaded = Script.load(script_path)
+    if output == Path("-"):
+        click.echo(script_formats.WRITERS[format_ or "json"](loaded), nl=False)
+        return
+    output, format_ = script_formats.export_target(script_path, format_, output)
+    script_formats.export(loaded, output, format_)
+    click.echo(str(output))
+
+
+@script.command("import")
+@click.argument("edited", type=click.Path(path_type=Path))
+@click.option("--base", type=click.Path(path_type=Path), default=None, help="Default: NAME.script.json beside EDITED.")
+@click.option("--format", "format_", type=SCRIPT_FORMATS, default=None, help="Default: from EDITED's suffix.")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="The new script.json.")
+@reported
+def script_import(edited: Path, base: Path | None, format_: str | None, output: Path) -> None:
+    """Merge the lines edited in EDITED onto the base script; unchanged lines are kept byte for byte."""
+    from dubkit import script_formats
+    from dubkit.script import Script
+
+    before = Script.load(base or script_formats.find_base(edited))
+    after = script_formats.merge_file(edited, before, format_)
+    after.save(output)
+    changed = script_formats.changed_lines(before, after)
+    click.echo(f"{len(changed)} line(s) changed{': ' if changed else ''}{', '.join(changed)}", err=True)
+    click.echo(str(output))
 
 
 @main.group()

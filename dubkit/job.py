@@ -7,18 +7,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dubkit.glossary import Report as GlossaryReport
 from dubkit.script import Script
 
 
 @dataclass(frozen=True)
 class Episode:
-    """One dub request: a media file into one target language (one catalog row)."""
+    """One dub request: a media file into one target language (one catalog row).
+
+    `script`: an edited script to resume from, a script.json or a subtitle / CSV export of one
+    (`dubkit.script_formats`), which is merged onto `script_base` (found beside it or in the output folder)."""
 
     media: Path
     target: str
     source: str | None = None
     script: Path | None = None
     cast: Mapping[str, str] = field(default_factory=dict)
+    cast_file: Path | None = None  # series cast (`dubkit.cast`): read, and completed with new speakers
+    script_base: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +62,7 @@ class Job:
     script: Script | None = None
     lines: tuple[LineFit, ...] = ()
     duration_s: float = 0.0
+    glossary: GlossaryReport | None = None  # terms and violations, when the preset has a glossary
 
     def with_artefact(self, stage: str, artefact: Artefact, **changes: object) -> Job:
         return dataclasses.replace(self, artefacts={**self.artefacts, stage: artefact}, **changes)

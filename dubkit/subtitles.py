@@ -1,27 +1,210 @@
-"""Subtitles of the translation, written with pysubs2 (no hand-written formats)."""
+"""Subtitles of the translation under timed-text rules, written with pysubs2 (no hand-written formats).
+
+Each dubbed line's translation becomes one or more cues (`dubkit.linebreak`: at most `max_lines` lines of
+`max_chars_per_line`, balanced, broken at punctuation). The cues share the line's dubbed time in proportion
+to their text; a cue too short to read (reading speed, minimum duration) runs on into the silence after the
+line; cues keep a gap of `min_gap_frames` frames of the video and last at most `max_duration_ms`. A rule that
+cannot be kept (text too fast even with all the time up to the next line) is reported; no text is dropped.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from dubkit import linebreak
+from dubkit.config import SubtitleConfig
 from dubkit.fsutil import atomic_path
 from dubkit.job import LineFit
 from dubkit.script import Script
 
+FALLBACK_FPS = 25.0
+LAYOUT = "cues v1"  # enters the render stage's cache key: change it when the cue layout changes
+FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 
-def write(script: Script, lines: Sequence[LineFit], out: Path, format_: str = "srt") -> None:
-    """One cue per line, timed as the dub speaks it (never shorter than the source line)."""
+
+@dataclass(frozen=True)
+class Cue:
+    line: str  # the id of the script line it shows
+    start_ms: int
+    end_ms: int
+    lines: tuple[str, ...]
+
+    @property
+    def duration_ms(self) -> int:
+        return self.end_ms - self.start_ms
+
+    @property
+    def chars(self) -> int:
+        """Characters read, spaces and punctuation included (a line break counts as a space)."""
+        return len(" ".join(self.lines))
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A rule a cue breaks: `rule` is the SubtitleConfig key, `value` the cue's figure against `limit`."""
+
+    line: str
+    start_ms: int
+    rule: str
+    value: float
+    limit: float
+
+
+@dataclass(frozen=True)
+class Report:
+    cues: int
+    violations: tuple[Violation, ...] = ()
+
+    def counts(self) -> dict[str, int]:
+        return {"subtitle_cues": self.cues, "subtitle_violations": len(self.violations)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        return cls(int(data["cues"]), tuple(Violation(**item) for item in data["violations"]))
+
+
+@dataclass(frozen=True)
+class _Line:
+    """A line to subtitle: its translation and where the dub speaks it."""
+
+    id: str
+    start_ms: int
+    end_ms: int
+    text: str
+
+
+def write(
+    script: Script,
+    fits: Sequence[LineFit],
+    out: Path,
+    rules: SubtitleConfig | None = None,
+    fps: float = 0.0,
+    end_ms: int | None = None,
+) -> Report:
+    """Cues of every translated line, laid out under *rules* (for the script's target language), written to
+    *out* (format by suffix: .srt, .vtt, .ass); *end_ms*: the video's end, which the last cue may run up to."""
     import pysubs2
 
-    fits = {line.id: line for line in lines}
+    rules = (rules or SubtitleConfig()).for_language(script.target_language)
+    cues = layout(script, fits, rules, fps, end_ms)
     subs = pysubs2.SSAFile()
-    for segment in script.segments:
-        text = segment.translation.strip()
-        if not text:
-            continue
-        line = fits.get(segment.id)
-        end = max(segment.end_ms, line.end_ms) if line else segment.end_ms
-        subs.append(pysubs2.SSAEvent(start=segment.start_ms, end=end, text=text.replace("\n", "\\N")))
+    for cue in cues:
+        event = pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms)
+        event.plaintext = "\n".join(cue.lines)
+        subs.append(event)
     with atomic_path(out) as tmp:
-        subs.save(str(tmp), format_=format_)
+        subs.save(str(tmp), format_=FORMATS.get(out.suffix.lower(), "srt"))
+    return Report(len(cues), tuple(check(cues, rules, fps)))
+
+
+def gap_ms(rules: SubtitleConfig, fps: float) -> int:
+    """The least gap between cues: `min_gap_frames` frames, rounded up to whole milliseconds."""
+    return math.ceil(rules.min_gap_frames * 1000 / (fps if fps > 0 else FALLBACK_FPS))
+
+
+def required_ms(chars: int, rules: SubtitleConfig) -> int:
+    """How long a cue of *chars* characters must stay up: reading speed and minimum duration, at most the maximum."""
+    reading = math.ceil(chars * 1000 / rules.max_chars_per_second)
+    return min(rules.max_duration_ms, max(rules.min_duration_ms, reading))
+
+
+def layout(
+    script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
+) -> list[Cue]:
+    """The cues of every translated line, in time order, under *rules* (already for the target language)."""
+    lines = _dubbed_lines(script, fits)
+    gap, frame = gap_ms(rules, fps), math.ceil(1000 / (fps if fps > 0 else FALLBACK_FPS))
+    cues: list[Cue] = []
+    earliest = 0
+    for index, line in enumerate(lines):
+        texts = cue_texts(line.text, line.end_ms - line.start_ms, rules, gap)
+        start = max(line.start_ms, earliest)
+        if index + 1 < len(lines):
+            window_end = lines[index + 1].start_ms - gap
+        else:
+            window_end = end_ms if end_ms is not None else line.end_ms + rules.max_duration_ms
+        least = len(texts) * frame + (len(texts) - 1) * gap  # lines that overlap: the next one waits
+        placed = _place(line, texts, start, max(window_end, start + least), rules, gap)
+        cues.extend(placed)
+        earliest = placed[-1].end_ms + gap
+    return cues
+
+
+def _dubbed_lines(script: Script, fits: Sequence[LineFit]) -> list[_Line]:
+    """Translated lines in time order, each spanning the dub's speech (the source line's when it has no fit)."""
+    spans = {fit.id: (fit.start_ms, fit.end_ms) for fit in fits}
+    lines = []
+    for segment in script.segments:
+        text = " ".join(segment.translation.split())
+        if text:
+            start, end = spans.get(segment.id, (segment.start_ms, segment.end_ms))
+            lines.append(_Line(segment.id, start, max(start, end), text))
+    return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
+
+
+def cue_texts(text: str, span_ms: int, rules: SubtitleConfig, gap: int) -> list[tuple[str, ...]]:
+    """*text* cut into cues (each a tuple of lines): as few as fit the limits, and enough that none has to
+    stay up longer than `max_duration_ms` to cover *span_ms*."""
+    limits = linebreak.Limits(rules.max_chars_per_line, rules.max_lines)
+    tokens = linebreak.tokenize(text, rules.max_chars_per_line)
+    at_least = math.ceil((span_ms + gap) / (rules.max_duration_ms + gap))
+    groups = linebreak.split_cues(tokens, limits, at_least)
+    return [tuple(linebreak.set_lines(group, limits)) for group in groups]
+
+
+def _place(
+    line: _Line, texts: list[tuple[str, ...]], start: int, window_end: int, rules: SubtitleConfig, gap: int
+) -> list[Cue]:
+    """Time the cues of one line within [start, window_end].
+
+    Each cue starts where its share of the speech does (shares in proportion to characters) or after the cue
+    before it, and stays up to the next cue (or the end of the speech), at least as long as it needs to be read,
+    never past the latest moment that leaves the cues after it their own time. When even the whole window is
+    too short, every cue gets the same fraction of what it needs: the best there is, reported by `check`.
+    """
+    chars = [len(" ".join(lines)) for lines in texts]
+    count = len(texts)
+    speech_end = min(max(line.end_ms, start), window_end)
+    shares = [start + (speech_end - start) * done / sum(chars) for done in itertools.accumulate(chars, initial=0)]
+    need = [required_ms(size, rules) for size in chars]
+    room = window_end - start - (count - 1) * gap
+    if sum(need) > room:
+        need = [max(1, math.floor(n * room / sum(need))) for n in need]
+    latest = [window_end - sum(need[j:]) - (count - 1 - j) * gap for j in range(count)] + [window_end + gap]
+    cues: list[Cue] = []
+    for j, lines in enumerate(texts):
+        begin = round(shares[j]) if j == 0 else max(round(shares[j]), cues[-1].end_ms + gap)
+        begin = max(start, min(begin, latest[j]))
+        follow = round(shares[j + 1]) - gap if j + 1 < count else speech_end
+        end = min(max(begin + need[j], follow), begin + rules.max_duration_ms, latest[j + 1] - gap)
+        cues.append(Cue(line.id, begin, end, lines))
+    return cues
+
+
+def check(cues: Sequence[Cue], rules: SubtitleConfig, fps: float = 0.0) -> list[Violation]:
+    """Every rule each cue breaks (a cue's gap is the one after it)."""
+    found: list[Violation] = []
+    gap = gap_ms(rules, fps)
+    for index, cue in enumerate(cues):
+        figures = [
+            ("max_chars_per_line", max(len(text) for text in cue.lines), rules.max_chars_per_line, False),
+            ("max_lines", len(cue.lines), rules.max_lines, False),
+            ("max_chars_per_second", cue.chars * 1000 / max(cue.duration_ms, 1), rules.max_chars_per_second, False),
+            ("min_duration_ms", cue.duration_ms, rules.min_duration_ms, True),
+            ("max_duration_ms", cue.duration_ms, rules.max_duration_ms, False),
+        ]
+        if index + 1 < len(cues):
+            figures.append(("min_gap_frames", cues[index + 1].start_ms - cue.end_ms, gap, True))
+        for rule, value, limit, is_minimum in figures:
+            if (value < limit) if is_minimum else (value > limit + 1e-9):
+                found.append(Violation(cue.line, cue.start_ms, rule, round(float(value), 3), float(limit)))
+    return found

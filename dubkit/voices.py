@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ class Voice:
 
 VOICES_DIR = Path(__file__).resolve().parent.parent / "voices"
 ANY_LANGUAGE = "*"
+CLONE = "@speaker"  # model_voice of a profile that clones each line's own speaker (`dubkit.references`)
 
 
 def load_voices(directory: Path = VOICES_DIR) -> dict[str, Voice]:
@@ -75,3 +77,37 @@ def choose(
     if not languages.same_language(voice.language, target):
         raise ConfigError(f"voice {name!r} speaks {voice.language}, not {target}")
     return voice
+
+
+def castable(target: str, voices: Mapping[str, Voice]) -> list[Voice]:
+    """Profiles that speak *target* itself (not `*` voices, not cloning ones), by name."""
+    return [
+        v
+        for v in sorted(voices.values(), key=lambda v: v.name)
+        if v.language != ANY_LANGUAGE and v.model_voice != CLONE and languages.same_language(v.language, target)
+    ]
+
+
+def auto_cast(
+    speakers: Iterable[tuple[str, str]],
+    target: str,
+    taken: Mapping[str, str],
+    preferred: str,
+    voices: Mapping[str, Voice],
+) -> dict[str, str]:
+    """Voices for (speaker, gender) pairs not yet cast: profiles of *target*, each speaker a voice nobody uses
+    yet while there are any (those of its gender first), else the least used one of its gender.
+
+    *preferred* (the preset's voice for the language) comes first among its gender; *taken* (speaker → voice)
+    are the voices already cast. Gender `""` (unknown) fits any profile.
+    """
+    pool = sorted(castable(target, voices), key=lambda v: v.name != preferred)
+    uses = Counter(taken.values())
+    chosen: dict[str, str] = {}
+    for speaker, gender in speakers:
+        if not pool:
+            break
+        pick = min(pool, key=lambda v: (uses[v.name] > 0, bool(gender) and v.gender != gender, uses[v.name]))
+        chosen[speaker] = pick.name
+        uses[pick.name] += 1
+    return chosen

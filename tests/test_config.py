@@ -11,7 +11,7 @@ def test_default_preset_loads():
     assert preset.name == "default"
     assert preset.transcribe.backend == "faster-whisper"
     assert preset.synthesize.fit.max_stretch <= 1.25
-    assert preset.render.target_lufs == -16.0
+    assert (preset.render.profile, preset.render.loudness.integrated_lufs) == ("streaming", -16.0)
 
 
 def test_unknown_key_names_file_and_key(tmp_path):

@@ -3,7 +3,10 @@
 import subprocess
 import sys
 
-HEAVY = ["torch", "transformers", "onnxruntime", "ctranslate2", "faster_whisper", "TTS", "whisper", "ray"]
+HEAVY = [
+    "torch", "transformers", "onnxruntime", "ctranslate2", "faster_whisper", "TTS", "whisper", "ray", "resemblyzer",
+    "librosa",
+]  # fmt: skip
 
 PROBE = """
 import sys, runpy

@@ -67,7 +67,9 @@ def test_flags_follow_the_thresholds():
 
 @pytest.fixture(scope="module")
 def grid_dub(tmp_path_factory, shared_media):
-    """Five GRID sentences and 2.5 s of black silence, dubbed en→es with lip-sync and the review report."""
+    """2.5 s of black silence, five GRID sentences, 2.5 s of black silence again; dubbed en→es with lip-sync and the
+    review report. The encoder starts a new group of pictures where the first sentence starts, not where the
+    last one ends: the leading black is a span of its own, the trailing black shares the last sentence's."""
     from dubkit import audio, media
 
     work = tmp_path_factory.mktemp("qa")
@@ -78,7 +80,7 @@ def grid_dub(tmp_path_factory, shared_media):
     audio.write_wav(work / "quiet.wav", np.zeros(int(2.5 * RATE), np.float32), RATE)
     pad = media.still_video(black, work / "quiet.wav", work / "pad.mp4", size=(360, 288))
     clips = [shared_media / "video" / "grid" / f"{name}.mpg" for name in GRID]
-    episode = media.concat([*clips, pad], work / "grid5.mp4", 360, 288, 25)
+    episode = media.concat([pad, *clips, pad], work / "grid5.mp4", 360, 288, 25)
     args = ("translate", episode, "--to", "es", "--from", "en", "-o", work / "out", "--json")
     result = summary(dubkit(*args, cache=work / "cache"))
     (work / "summary.json").write_text(json.dumps(result))
@@ -154,3 +156,41 @@ def _stretched(sound: np.ndarray, fit: dict, factor: float, work: Path) -> np.nd
     end = min(len(out), span.start + len(longer))
     out[span.start : end] = longer[: end - span.start]
     return out
+
+
+@pytest.mark.slow
+def test_side_by_side_review_video_on_request(grid_dub):
+    from dubkit import media
+
+    work, episode, result = grid_dub
+    args = ("qa", episode, result["output"], "--script", result["script"], "--samples", "2", "--side-by-side")
+    done = dubkit(*args, "-o", work / "sbs", cache=work / "cache")
+    assert done.returncode == 0, done.stderr
+    found = json.loads((work / "sbs" / "report.json").read_text())
+    assert found["samples"]["side_by_side"] == "samples/side_by_side.mp4" and len(found["samples"]["clips"]) == 2
+    full, source = media.probe(work / "sbs" / "samples" / "side_by_side.mp4"), media.probe(episode)
+    assert full.has_audio and abs(full.duration_s - source.duration_s) < 0.2
+    assert full.width > 2 * source.width and full.height > source.height  # two pictures, a caption band under
+    assert 'href="samples/side_by_side.mp4"' in (work / "sbs" / "report.html").read_text()
+
+
+def test_a_missing_dub_is_one_clear_line(tmp_path, shared_media):
+    clip = shared_media / "video" / "grid" / "bbaf2n.mpg"
+    script = tmp_path / "s.json"
+    script.write_text(_script(("A", 0, 1000, "hola")).to_json())
+    done = dubkit("qa", clip, tmp_path / "nope.mp4", "--script", script, "-o", tmp_path / "r", cache=tmp_path / "c")
+    assert done.returncode == 4 and done.stderr.count("\n") == 1 and "nope.mp4" in done.stderr
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.slow
+def test_frames_without_a_face_come_through_bit_identical(grid_dub):
+    """The leading black has no face and a group of pictures of its own: its packets are copied, so its decoded
+    frames equal the source's exactly (the trailing black is re-encoded with the last sentence's group)."""
+    from dubkit import media
+
+    _, episode, result = grid_dub
+    source = media.video_span(episode, 0.0, 2.5)
+    dubbed = media.video_span(Path(result["output"]), 0.0, 2.5)
+    pairs = list(zip(source, dubbed, strict=True))
+    assert len(pairs) >= 50 and all(np.array_equal(a.rgb, b.rgb) for a, b in pairs)

@@ -42,7 +42,7 @@ WARP_GAIN = 0.6  # the geometric opening at the loudest syllable (1 = `warp.JAW_
 @dataclass(frozen=True)
 class Exemplar:
     opening: float
-    patch: np.ndarray  # canonical mouth, float32 RGB (CANVAS)
+    patch: np.ndarray  # canonical mouth, uint8 RGB (CANVAS): a bank per speaking face, kept small
 
 
 class ExemplarSyncer:
@@ -52,7 +52,7 @@ class ExemplarSyncer:
         self.bins = bins
 
     def fingerprint(self) -> dict[str, str]:
-        return {"library": "dubkit", "model": f"exemplar bins={self.bins}", "weights": "none"}
+        return {"library": "dubkit", "model": f"exemplar-2 bins={self.bins}", "weights": "none"}
 
     def load(self) -> None:
         import cv2  # noqa: F401 - fail early when opencv is missing
@@ -163,9 +163,7 @@ def canonical(rgb: np.ndarray, corners: np.ndarray) -> np.ndarray:
     import cv2
 
     matrix = _similarity(_pixels(rgb, corners), np.stack([LEFT, RIGHT]))
-    return cv2.warpAffine(rgb, matrix, CANVAS, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).astype(
-        np.float32
-    )
+    return cv2.warpAffine(rgb, matrix, CANVAS, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 def render(rgb: np.ndarray, corners: np.ndarray, patch: np.ndarray) -> np.ndarray:
@@ -180,6 +178,7 @@ def render(rgb: np.ndarray, corners: np.ndarray, patch: np.ndarray) -> np.ndarra
     shifted[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
     warped = cv2.warpAffine(patch, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = warped.astype(np.float32)
     alpha = cv2.warpAffine(_mask(), shifted, size, flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
     out = rgb.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)

@@ -80,9 +80,6 @@ class Layout:
         prefix_max = np.concatenate([[-1], np.maximum.accumulate(self.rank)])
         return prefix_max == np.arange(len(self.pts) + 1) - 1
 
-    def frames(self, span: Span) -> np.ndarray:
-        return np.arange(span.start, span.end)  # a span starts at a clean cut and ends at one
-
     def spans(self, frames: Iterable[int]) -> list[Span]:
         """The fewest spans that hold *frames*: each from the last clean cut before to the next IDR after."""
         cuts = np.flatnonzero(self.clean[:-1])

@@ -38,7 +38,8 @@ def run_review(
     transcriber = registry.create("asr", preset.transcribe.backend, preset.transcribe.options, str(preset.path))
     try:
         names = (str(original), str(dubbed), str(script_path))
-        return review(original, dubbed, script, fits, config, preset.render.target_lufs, transcriber, outdir, names)
+        target = preset.render.loudness
+        return review(original, dubbed, script, fits, config, target, transcriber, outdir, names)
     finally:
         transcriber.close()
 

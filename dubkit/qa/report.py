@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
-from dubkit.config import Thresholds
+from dubkit.config import LoudnessTarget, Thresholds
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
 from dubkit.qa import plots, sync
@@ -48,7 +48,7 @@ def measure(
     script: Script,
     fits: Mapping[str, LineFit],
     thresholds: Thresholds,
-    target_lufs: float,
+    loudness_target: LoudnessTarget,
     transcriber,  # noqa: ANN001 - any `Transcriber`
     script_path: str | None = None,
     source_faces: tracks.Analysis | None = None,
@@ -60,7 +60,11 @@ def measure(
     pictures = None
     if media.probe(dubbed).has_video and media.probe(original).has_video:
         pictures = Pictures(source_faces or tracks.analyse(original), tracks.analyse(dubbed))
-    limits = {**asdict(thresholds), "target_lufs": target_lufs}
+    limits = {
+        **asdict(thresholds),
+        "target_lufs": loudness_target.integrated_lufs,
+        "max_true_peak_dbtp": loudness_target.true_peak_dbtp,
+    }
     lines = [
         line_report(
             segment, fits.get(segment.id), heard[segment.id], _syncs(segment, fits, pictures, dub_audio), script
@@ -69,7 +73,7 @@ def measure(
     ]
     for line in lines:
         line["flags"] = line_flags(line, fits.get(line["id"]), thresholds, script.target_language)
-    episode = episode_report(original, dubbed, lines, thresholds, target_lufs)
+    episode = episode_report(original, dubbed, lines, thresholds, loudness_target)
     return {
         "schema": SCHEMA,
         "original": str(original),
@@ -166,7 +170,7 @@ def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: st
     return flags
 
 
-def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thresholds, target_lufs: float) -> dict:
+def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thresholds, target: LoudnessTarget) -> dict:
     from dubkit.qa import loudness
 
     measured = loudness.measure(media.decode_audio(dubbed, 48000, 2), 48000)
@@ -176,8 +180,8 @@ def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thre
         "true_peak_dbtp": _round(measured.true_peak_dbtp, 2),
     }
     loud["ok"] = bool(
-        abs(measured.integrated_lufs - target_lufs) <= limits.loudness_tolerance_lu
-        and measured.true_peak_dbtp <= limits.max_true_peak_dbtp
+        abs(measured.integrated_lufs - target.integrated_lufs) <= limits.loudness_tolerance_lu
+        and measured.true_peak_dbtp <= target.true_peak_dbtp
     )
     video_s, audio_s = media.stream_durations(dubbed)
     original_s = media.probe(original).duration_s
@@ -186,9 +190,9 @@ def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thre
         limits.max_duration_diff_s
     )
     flags = []
-    if abs(measured.integrated_lufs - target_lufs) > limits.loudness_tolerance_lu:
+    if abs(measured.integrated_lufs - target.integrated_lufs) > limits.loudness_tolerance_lu:
         flags.append("loudness")
-    if measured.true_peak_dbtp > limits.max_true_peak_dbtp:
+    if measured.true_peak_dbtp > target.true_peak_dbtp:
         flags.append("true_peak")
     if not duration_ok:
         flags.append("av_duration")

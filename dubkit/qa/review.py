@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from dubkit.config import QaConfig
+from dubkit.config import LoudnessTarget, QaConfig
 from dubkit.fsutil import write_text_atomic
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
@@ -20,7 +20,7 @@ def review(
     script: Script,
     fits: Mapping[str, LineFit],
     config: QaConfig,
-    target_lufs: float,
+    loudness_target: LoudnessTarget,
     transcriber,  # noqa: ANN001 - any `Transcriber`
     out: Path,
     names: tuple[str, str, str | None] | None = None,
@@ -29,7 +29,7 @@ def review(
     """Measure *dubbed* against *original* and *script*, render the samples, write the report into *out*.
     *names*: how the report calls the original, the dub and the script (default: their paths)."""
     found = report.measure(
-        original, dubbed, script, fits, config.thresholds, target_lufs, transcriber, source_faces=source_faces
+        original, dubbed, script, fits, config.thresholds, loudness_target, transcriber, source_faces=source_faces
     )
     original_name, dubbed_name, script_name = names or (str(original), str(dubbed), None)
     found.update(original=original_name, dubbed=dubbed_name, script=script_name)

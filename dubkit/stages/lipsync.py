@@ -70,11 +70,25 @@ def run(job: Job, ctx: Context) -> Job:
         return job
     backend: LipSyncer = ctx.backends.get("lipsync", config.backend, config.options)
     engine = {"backend": config.backend, **config.options}
-    source = splice.layout(job.episode.media)
-    if source is None:
+    source, analysis = splice.layout(job.episode.media), source_faces(job, ctx)
+    if source is None or len(source.pts) != len(analysis.times_s):  # an edit list can hide frames from decoding
         return _reencoded(job, ctx, backend, engine, windows)
-    analysis, dub = source_faces(job, ctx), _dub(job)
     spans = source.spans(tracks.plan(analysis, windows))
+    return _spliced(job, ctx, backend, engine, windows, source, analysis, spans) if spans else job
+
+
+def _spliced(
+    job: Job,
+    ctx: Context,
+    backend: LipSyncer,
+    engine: dict,
+    windows: tracks.Windows,
+    source: splice.Layout,
+    analysis: tracks.Analysis,
+    spans: list[splice.Span],
+) -> Job:
+    """Spans re-rendered where their cache entry is missing, then the video spliced from source and spans."""
+    dub = _dub(job)
     identity = {"fingerprint": backend.fingerprint(), "engine": engine, "ingest": job.key("ingest")}
     keys = {span: _span_key(ctx, identity, span, analysis.times_s, windows, dub) for span in spans}
     missing = [span for span in spans if ctx.cache.lookup(keys[span]) is None]
@@ -84,12 +98,8 @@ def run(job: Job, ctx: Context) -> Job:
         for span in missing:
             with ctx.cache.publish(keys[span]) as work:
                 splice.encode(islice(edited, span.end - span.start), span, source, work)
-    key = ctx.cache.key(
-        NAME,
-        {"media": splice.__name__},
-        engine,
-        {"ingest": job.key("ingest")} | {"spans": [keys[span].digest for span in spans]},
-    )
+    inputs = {"ingest": job.key("ingest"), "spans": [keys[span].digest for span in spans]}
+    key = ctx.cache.key(NAME, {"media": splice.__name__}, engine, inputs)
     entry = ctx.cache.lookup(key)
     cached = entry is not None and not missing
     if entry is None:

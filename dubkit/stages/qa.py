@@ -8,7 +8,7 @@ from dubkit import languages, media
 from dubkit.job import Artefact, Job
 from dubkit.qa import report
 from dubkit.qa.review import review
-from dubkit.stages import lipsync
+from dubkit.stages import lipsync, render
 from dubkit.stages.base import Context
 
 NAME = "qa"
@@ -22,7 +22,7 @@ def run(job: Job, ctx: Context) -> Job:
     transcriber = ctx.backends.get("asr", transcribe.backend, transcribe.options)
     options = {
         **dataclasses.asdict(config),
-        "target_lufs": ctx.preset.render.target_lufs,
+        "loudness": dataclasses.asdict(ctx.preset.render.loudness),
         "measure": report.SCHEMA,
     }
     key = ctx.cache.key(
@@ -35,12 +35,12 @@ def run(job: Job, ctx: Context) -> Job:
     cached = entry is not None
     if entry is None:
         stem = f"{job.episode.media.stem}.{languages.canonical(job.episode.target)}"
-        names = (job.episode.media.name, f"{stem}.mp4", f"{stem}.script.json")
+        dubbed = render.delivered(job.entry(render.NAME))
+        names = (job.episode.media.name, f"{stem}{dubbed.suffix}", f"{stem}.script.json")
         fits = {line.id: line for line in job.lines}
         with ctx.cache.publish(key) as work:
-            dubbed = job.entry("render") / "dub.mp4"
-            target_lufs = ctx.preset.render.target_lufs
+            target = ctx.preset.render.loudness
             faces = lipsync.source_faces(job, ctx) if media.probe(job.episode.media).has_video else None
-            review(job.episode.media, dubbed, job.script, fits, config, target_lufs, transcriber, work, names, faces)
+            review(job.episode.media, dubbed, job.script, fits, config, target, transcriber, work, names, faces)
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))

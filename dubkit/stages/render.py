@@ -1,7 +1,14 @@
-"""Render: the dub over the original music & effects bed, loudness-normalized, muxed under the untouched video."""
+"""Render: the dub over the original music & effects bed, loudness-normalized to the preset's profile, delivered.
+
+Deliverables (`dubkit.media.delivery`): `dub.mp4` and/or `dub.mkv` with the picture (lip-synced where it was) copied,
+the dub as the first, default audio track and the original soundtrack second, both language-tagged, the subtitles
+beside (`dub.srt`) and as a track where asked, and the AI-generated-content labels (`dubkit.labels`);
+`loudness.json` (the dub track as delivered, measured); with `stems`, `stems/{dialogue,bed,mix}.wav`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 from itertools import zip_longest
@@ -10,13 +17,21 @@ from typing import Protocol
 
 import numpy as np
 
-from dubkit import audio, languages, media, subtitles
+from dubkit import audio, labels, languages, media, subtitles
+from dubkit.config import LoudnessTarget, RenderConfig
+from dubkit.errors import MediaError
 from dubkit.job import Artefact, Job
+from dubkit.media import delivery as deliverables
+from dubkit.stages import ingest
 from dubkit.stages.base import Context
 
 NAME = "render"
 MAX_GAIN_DB = 24.0
 BLOCK_S = 10  # the mix is streamed in blocks this long: memory stays flat whatever the episode's length
+CODEC_HEADROOM_DB = 0.5  # the dub is normalized this far under the true-peak limit: AAC encoding adds overshoot
+STEMS_RATE = 48000
+STEMS = ("dialogue", "bed", "mix")
+LOUDNESS_TOLERANCE_LU = 1.0  # the delivered dub track's integrated loudness against the profile's target
 
 
 class Separator(Protocol):
@@ -30,10 +45,16 @@ def run(job: Job, ctx: Context) -> Job:
     assert job.script is not None
     target = languages.canonical(job.script.target_language)
     bed = _bed(job, ctx)
+    tags = labels.for_dub(target, job.script.source_language, lip_synced="lipsync" in job.artefacts)
+    rules, fps = ctx.preset.subtitles.for_language(target), float(ingest.info(job).get("fps") or 0.0)
     options = {
-        "target_lufs": config.target_lufs,
-        "true_peak_dbtp": config.true_peak_dbtp,
+        **dataclasses.asdict(config),  # every preset option, whatever it is
+        **dataclasses.asdict(config.loudness),
         "language": languages.iso639_2(target),
+        "source_language": languages.iso639_2(job.script.source_language),
+        "labels": dataclasses.asdict(tags),
+        "codec_headroom_db": CODEC_HEADROOM_DB,
+        "subtitles": {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT},
     }
     key = ctx.cache.key(
         NAME,
@@ -51,15 +72,20 @@ def run(job: Job, ctx: Context) -> Job:
     cached = entry is not None
     if entry is None:
         with ctx.cache.publish(key) as work:
-            _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
-            media.normalize_loudness(work / "mix.wav", work / "dub.wav", config.target_lufs, config.true_peak_dbtp)
-            (work / "mix.wav").unlink()
+            end_ms = round(job.duration_s * 1000) if job.duration_s else None
+            cues = subtitles.write(job.script, job.lines, work / "dub.srt", rules, fps, end_ms)
+            (work / "subtitles.json").write_text(json.dumps(cues.to_dict(), ensure_ascii=False, indent=2))
+            gain = _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
             picture = job.entry("lipsync") / "video.mp4" if "lipsync" in job.artefacts else job.episode.media
-            media.mux(picture, work / "dub.wav", work / "dub.mp4", options["language"], job.duration_s)
+            delivery = _delivery(job, picture, work, tags, options)
+            _deliver_on_target(delivery, work, config)
+            if config.stems:
+                _write_stems(bed, job.entry("synthesize") / "dialogue.wav", gain, work, job.duration_s)
+            (work / "mix.wav").unlink()
             (work / "dub.wav").unlink()
-            subtitles.write(job.script, job.lines, work / "dub.srt")
         entry = ctx.cache.path(key)
-    return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
+    counts = subtitles.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
 
 
 def _bed(job: Job, ctx: Context) -> Path:
@@ -89,8 +115,9 @@ def _wav_active_rms_db(wav: Path) -> float:
     return audio.blocks_active_rms_db(audio.wav_blocks(wav, rate * BLOCK_S), rate)
 
 
-def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> None:
-    """Bed plus dialogue, the dialogue brought to the level the original speech had over that bed.
+def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> np.float32:
+    """Bed plus dialogue, the dialogue brought to the level the original speech had over that bed; returns the
+    dialogue's gain.
 
     Streamed block by block (the bed is never whole in memory); the result is what adding the zero-padded,
     gain-scaled mono dialogue to every channel of the zero-padded bed gives.
@@ -104,6 +131,7 @@ def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> None:
     with audio.wav_writer(out, rate, channels, subtype="FLOAT") as sink:
         for bed, dialogue in pairs:
             sink.write(_mixed_block(bed, dialogue, gain, channels))
+    return gain
 
 
 def _dialogue_blocks(dialogue_wav: Path, rate: int, block: int) -> Iterator[np.ndarray]:
@@ -129,3 +157,108 @@ def _padded(samples: np.ndarray, length: int) -> np.ndarray:
     """Zero-padded at the end to *length* samples."""
     pad = [(0, length - len(samples))] + [(0, 0)] * (samples.ndim - 1)
     return np.pad(samples, pad)
+
+
+# --- deliverables ---------------------------------------------------------------------------------------------
+
+
+def delivered(entry: Path) -> Path:
+    """A render entry's main deliverable: `dub.mp4`, or `dub.mkv` where the preset asked for Matroska alone."""
+    mp4 = entry / "dub.mp4"
+    return mp4 if mp4.is_file() or not (entry / "dub.mkv").is_file() else entry / "dub.mkv"
+
+
+def _delivery(job: Job, picture: Path, work: Path, tags: labels.Labels, options: dict) -> deliverables.Delivery:
+    """The picture, the dub (first, default) and the original soundtrack, the subtitles, and their labels."""
+    language, source = options["language"], options["source_language"]
+    dub = deliverables.Track(work / "dub.wav", language, tags.dub)
+    original = deliverables.Track(job.entry("ingest") / "original.wav", source, tags.original)
+    subs = deliverables.Track(work / "dub.srt", language, tags.subtitles)
+    return deliverables.Delivery(picture, (dub, original), job.duration_s, subs, tags.container, tags.video)
+
+
+def _deliver_on_target(delivery: deliverables.Delivery, work: Path, config: RenderConfig) -> media.Loudness:
+    """Normalize the mix into `dub.wav` and deliver every container; the first is measured after AAC encoding.
+
+    The mix is normalized `CODEC_HEADROOM_DB` under the true-peak limit; where the encoded dub still peaks above
+    it, once more with the overshoot added to the headroom. The figures go to `loudness.json`."""
+    target, headroom = config.loudness, CODEC_HEADROOM_DB
+    first = work / f"dub.{config.containers[0]}"
+    for _ in range(2):
+        peak = target.true_peak_dbtp - headroom
+        media.normalize_loudness(work / "mix.wav", work / "dub.wav", target.integrated_lufs, peak)
+        _deliver(delivery, first, config)
+        measured = media.measure_loudness(first)
+        if _on_target(measured, target):
+            break
+        headroom += max(0.0, measured.true_peak_dbtp - target.true_peak_dbtp) + 0.3
+    else:
+        raise MediaError(first, f"delivered loudness {measured} misses the {config.profile} target {target}")
+    for container in config.containers[1:]:
+        _deliver(delivery, work / f"dub.{container}", config)
+    report = {"profile": config.profile, **dataclasses.asdict(target), "measured": dataclasses.asdict(measured)}
+    (work / "loudness.json").write_text(json.dumps(report, indent=2))
+    return measured
+
+
+def _on_target(measured: media.Loudness, target: LoudnessTarget) -> bool:
+    in_range = abs(measured.integrated_lufs - target.integrated_lufs) <= LOUDNESS_TOLERANCE_LU
+    return in_range and measured.true_peak_dbtp <= target.true_peak_dbtp
+
+
+def _deliver(delivery: deliverables.Delivery, out: Path, config: RenderConfig) -> Path:
+    container = out.suffix.lstrip(".")
+    if container not in config.subtitle_tracks:
+        delivery = dataclasses.replace(delivery, subtitles=None)
+    return deliverables.deliver(delivery, out, container)
+
+
+def _write_stems(bed_wav: Path, dialogue_wav: Path, dialogue_gain: np.float32, work: Path, duration_s: float) -> None:
+    """`stems/{dialogue,bed,mix}.wav`, 24-bit 48 kHz, as long as the deliverables. The mix is the delivered dub
+    track; dialogue and bed are the parts it was mixed from, scaled by the gain loudness normalization gave the
+    whole (least squares), so dialogue + bed = mix but where the limiter caught a peak."""
+    _, rate, channels = audio.wav_shape(bed_wav)
+    if rate != STEMS_RATE:
+        raise MediaError(bed_wav, f"stems need the bed at {STEMS_RATE} Hz, not {rate} Hz")
+    block, total = rate * BLOCK_S, round(duration_s * rate)
+    scale = _fitted_gain(work / "mix.wav", work / "dub.wav", block)
+    dialogue = (
+        np.repeat((b * dialogue_gain * scale)[:, None], channels, axis=1)
+        for b in _dialogue_blocks(dialogue_wav, rate, block)
+    )
+    streams = {
+        "dialogue": dialogue,
+        "bed": (b * scale for b in audio.wav_blocks(bed_wav, block)),
+        "mix": audio.wav_blocks(work / "dub.wav", block),
+    }
+    (work / "stems").mkdir()
+    for name in STEMS:
+        with audio.wav_writer(work / "stems" / f"{name}.wav", rate, channels, subtype="PCM_24") as sink:
+            for part in _exactly(streams[name], total, channels, block):
+                sink.write(part)
+
+
+def _fitted_gain(raw: Path, normalized: Path, block: int) -> np.float32:
+    """The single gain that best maps *raw* onto *normalized* (least squares over every sample)."""
+    dot = energy = 0.0
+    for a, b in zip(audio.wav_blocks(raw, block), audio.wav_blocks(normalized, block), strict=False):
+        n = min(len(a), len(b))
+        dot += float(np.sum(a[:n].astype(np.float64) * b[:n]))
+        energy += float(np.sum(np.square(a[:n], dtype=np.float64)))
+    return np.float32(dot / energy if energy else 1.0)
+
+
+def _exactly(blocks: Iterator[np.ndarray], total: int, channels: int, block: int) -> Iterator[np.ndarray]:
+    """*blocks* cut, or zero-padded at the end, to *total* frames."""
+    written = 0
+    for part in blocks:
+        part = part[: total - written]
+        written += len(part)
+        if len(part):
+            yield part.astype(np.float32)
+        if written >= total:
+            return
+    while written < total:
+        pad = min(block, total - written)
+        written += pad
+        yield np.zeros((pad, channels), np.float32)

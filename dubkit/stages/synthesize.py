@@ -9,12 +9,14 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dubkit import audio, fit, languages, media, references
+from dubkit import audio, cast, fit, languages, media, references
 from dubkit.cache import Key
 from dubkit.job import Artefact, Job, LineFit
 from dubkit.script import Script, Segment
+from dubkit.speakers import gender_of
+from dubkit.stages import transcribe
 from dubkit.stages.base import Context
-from dubkit.voices import Voice, choose, load_voices
+from dubkit.voices import Voice, auto_cast, castable, choose, load_voices
 
 NAME = "synthesize"
 DIALOGUE_RATE = 48000
@@ -60,14 +62,41 @@ def run(job: Job, ctx: Context) -> Job:
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
-    """Line id → voice profile."""
+    """Line id → voice profile: the line's own, else its speaker's, else the preset's for the language."""
     config = ctx.preset.synthesize
     profiles = load_voices()
     target = languages.canonical(script.target_language)
+    by_speaker = _speaker_voices(script, job, ctx, profiles)
     return {
-        s.id: choose(s.voice, s.speaker, target, job.episode.cast, config.voices, config.fallback_voice, profiles)
+        s.id: choose(s.voice, s.speaker, target, by_speaker, config.voices, config.fallback_voice, profiles)
         for s in script.segments
     }
+
+
+def _speaker_voices(script: Script, job: Job, ctx: Context, profiles: dict[str, Voice]) -> dict[str, str]:
+    """Speaker → voice name: `--cast`, else the cast file, else cast here by voice pitch (distinct voices of the
+    target language, gender from the median F0 of the speaker's lines; the same whether the run transcribed or
+    resumed from a script) and, with a cast file, written back to it for the next episode."""
+    target = languages.canonical(script.target_language)
+    series = cast.load(job.episode.cast_file) if job.episode.cast_file else None
+    fixed = {**(series.for_language(target) if series else {}), **job.episode.cast}
+    uncast = [sp for sp in dict.fromkeys(s.speaker for s in script.segments if not s.voice) if sp not in fixed]
+    voices = ctx.preset.synthesize.voices
+    preferred = voices.get(target) or voices.get(languages.primary(target)) or ""
+    if not uncast or preferred not in {v.name for v in castable(target, profiles)}:
+        return fixed  # nothing to cast, or the preset speaks the language with one voice (cloning, espeak)
+    genders = [(speaker, _gender(script, speaker, job)) for speaker in uncast]
+    chosen = auto_cast(genders, target, fixed, preferred, profiles)
+    if series is not None and chosen:
+        with cast.locked(series.path):
+            cast.save(cast.load(series.path).with_voices(target, chosen))
+    return {**fixed, **chosen}
+
+
+def _gender(script: Script, speaker: str, job: Job) -> str:
+    """The speaker's likely gender from the median F0 of its lines in the original speech ("" if unvoiced)."""
+    lines = [s for s in script.segments if s.speaker == speaker]
+    return gender_of(transcribe.speaker_pitch(job.entry("ingest") / "speech.wav", lines))
 
 
 def _reference_wav(reference: references.Reference, job: Job, ctx: Context) -> Path:

@@ -1,18 +1,33 @@
-"""Transcribe: speech → time-stamped lines in the source language, merged into sentences."""
+"""Transcribe: speech → time-stamped lines in the source language, merged into sentences.
+
+With `[transcribe] diarize = true` each line's speaker is found by voice (`dubkit.speakers`): a speaker encoder
+embeds every line, the embeddings are clustered, and lines are labelled S1, S2, ... in order of first appearance;
+each speaker's voiceprint (mean embedding, median F0) is kept in `speakers.json`. That is a cache entry of its
+own, keyed on the transcript. With a cast file, the episode's speakers are then renamed to the series' speakers
+their voices match (a third, small entry), and speakers the series has not heard yet are added to the file.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import logging
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
-from dubkit import languages
+import numpy as np
+
+from dubkit import audio, cast, languages, speakers
 from dubkit.errors import StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Segment, Transcript, Word
 from dubkit.sentences import merge_sentences
+from dubkit.speakers import Voiceprint
+from dubkit.stages import ingest
 from dubkit.stages.base import Context
+
+log = logging.getLogger(__name__)
 
 NAME = "transcribe"
 
@@ -21,6 +36,20 @@ class Transcriber(Protocol):
     def transcribe(self, audio: Path, language: str | None) -> Transcript: ...
 
     def fingerprint(self) -> dict[str, str]: ...
+
+
+class SpeakerEncoder(Protocol):
+    """Speaker embeddings for diarization: one unit vector per stretch of speech at `rate` Hz (mono), None when
+    it holds too little speech to tell a voice by."""
+
+    rate: int
+
+    def embed(self, samples: np.ndarray) -> np.ndarray | None: ...
+
+    def fingerprint(self) -> dict[str, str]: ...
+
+
+F0_SECONDS = 30.0  # a speaker's median F0 is taken over (at most) this much of its speech
 
 
 def run(job: Job, ctx: Context) -> Job:
@@ -47,7 +76,105 @@ def run(job: Job, ctx: Context) -> Job:
         with ctx.cache.publish(key) as work:
             save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
         entry = ctx.cache.path(key)
-    return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
+    artefact = Artefact(key.digest, entry, cached)
+    if config.diarize:
+        artefact = _diarized(job, ctx, artefact)
+        if job.episode.cast_file is not None:
+            artefact = _cast_speakers(job.episode.cast_file, ctx, artefact)
+    return job.with_artefact(NAME, artefact)
+
+
+def _diarized(job: Job, ctx: Context, asr: Artefact) -> Artefact:
+    """The transcript with each line's speaker, and the speakers' voiceprints (a cache entry of its own)."""
+    config = ctx.preset.transcribe
+    encoder: SpeakerEncoder = ctx.backends.get("speaker", config.diarize_backend)
+    options = {"threshold": config.speaker_threshold, "min_ms": speakers.MIN_EMBED_MS, "f0_seconds": F0_SECONDS}
+    key = ctx.cache.key("diarize", encoder.fingerprint(), options, {"transcript": asr.key})
+    entry = ctx.cache.lookup(key)
+    cached = entry is not None
+    if entry is None:
+        transcript = load(asr.path / "transcript.json")
+        speech = job.entry("ingest") / "speech.wav"
+        lines, prints = diarize(transcript.segments, speech, encoder, config.speaker_threshold)
+        with ctx.cache.publish(key) as work:
+            save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
+            save_speakers(work / "speakers.json", prints, encoder.fingerprint()["weights"])
+        entry = ctx.cache.path(key)
+    count = len(load_speakers(entry / "speakers.json")[0])
+    return Artefact(key.digest, entry, cached and asr.cached, {"speakers": count})
+
+
+def diarize(
+    segments: Sequence[Segment], speech: Path, encoder: SpeakerEncoder, threshold: float
+) -> tuple[tuple[Segment, ...], dict[str, Voiceprint]]:
+    """Lines labelled by speaker (embedded, clustered) and each speaker's voiceprint with its median F0."""
+    long_enough = [i for i, s in enumerate(segments) if s.duration_ms >= speakers.MIN_EMBED_MS]
+    vectors = {i: encoder.embed(_line_audio(speech, segments[i], encoder.rate)) for i in long_enough}
+    embedded = {i: v for i, v in vectors.items() if v is not None}
+    labels = speakers.line_speakers([(s.start_ms, s.end_ms) for s in segments], embedded, threshold)
+    prints = speakers.voiceprints(labels, embedded, [s.duration_ms / 1000 for s in segments])
+    for name, voiceprint in prints.items():
+        own = [s for s, label in zip(segments, labels, strict=True) if label == name]
+        prints[name] = dataclasses.replace(voiceprint, f0_hz=speaker_pitch(speech, own))
+    lines = tuple(dataclasses.replace(s, speaker=lab) for s, lab in zip(segments, labels, strict=True))
+    return lines, prints
+
+
+def speaker_pitch(speech: Path, lines: Sequence[Segment]) -> float | None:
+    """Median F0 (Hz) of one speaker's lines in the speech track, over their first `F0_SECONDS`."""
+    rate, pieces, total_ms = ingest.SPEECH_RATE, [], 0
+    for line in lines:
+        if total_ms >= F0_SECONDS * 1000:
+            break
+        pieces.append(_line_audio(speech, line, rate))
+        total_ms += line.duration_ms
+    if not pieces:
+        return None
+    return speakers.median_f0(np.concatenate(pieces)[: int(F0_SECONDS * rate)], rate)
+
+
+def _line_audio(speech: Path, line: Segment, rate: int) -> np.ndarray:
+    samples, source_rate = audio.read_wav_span(speech, line.start_ms, line.end_ms)
+    return audio.resample(audio.to_mono(samples), source_rate, rate)
+
+
+def _cast_speakers(path: Path, ctx: Context, diarized: Artefact) -> Artefact:
+    """The episode's speakers renamed to the cast file's speakers they sound like; unknown voices added to it."""
+    prints, encoder = load_speakers(diarized.path / "speakers.json")
+    if not any(p.embedding for p in prints.values()):  # no line long enough to recognise anyone by
+        return diarized
+    with cast.locked(path):
+        series = cast.load(path)
+        if series.encoder and series.encoder != encoder:
+            log.warning("%s: voiceprints from another speaker encoder; speakers not matched by voice", path)
+            return diarized
+        mapping = speakers.match(prints, series.prints, ctx.preset.transcribe.cast_threshold)
+        added = {mapping[s]: p for s, p in prints.items() if mapping[s] not in series.prints and p.embedding}
+        if added:
+            cast.save(series.with_prints(added, encoder))
+    if all(old == new for old, new in mapping.items()):
+        return diarized
+    key = ctx.cache.key("speakers", {"relabel": 1}, {"mapping": mapping}, {"diarized": diarized.key})
+    entry = ctx.cache.lookup(key)
+    if entry is None:
+        transcript = load(diarized.path / "transcript.json")
+        lines = tuple(dataclasses.replace(s, speaker=mapping[s.speaker]) for s in transcript.segments)
+        with ctx.cache.publish(key) as work:
+            save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
+            save_speakers(work / "speakers.json", {mapping[k]: p for k, p in prints.items()}, encoder)
+        entry = ctx.cache.path(key)
+    return Artefact(key.digest, entry, diarized.cached, diarized.counts)
+
+
+def save_speakers(path: Path, prints: Mapping[str, Voiceprint], encoder: str) -> None:
+    data = {"encoder": encoder, "speakers": speakers.prints_to_json(prints)}
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def load_speakers(path: Path) -> tuple[dict[str, Voiceprint], str]:
+    """Speaker → voiceprint of a diarized transcript, and the encoder's weights identity."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return speakers.prints_from_json(data["speakers"]), str(data["encoder"])
 
 
 def save(path: Path, transcript: Transcript) -> None:

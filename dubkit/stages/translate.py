@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dubkit import languages, registry
+from dubkit import glossary, languages, registry, script_formats
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script
@@ -39,26 +39,29 @@ NAME = "translate"
 
 
 def run(job: Job, ctx: Context) -> Job:
+    terms = load_glossary(ctx, job.episode.target)
     if job.episode.script is not None:
-        return _from_script(job, ctx)
+        return _from_script(job, ctx, terms)
     transcript = transcribe.load(job.entry("transcribe") / "transcript.json")
     source = languages.canonical(job.episode.source or transcript.language)
     target = languages.canonical(job.episode.target)
     if languages.same_language(source, target):
         raise ConfigError(f"{job.episode.media}: source and target language are both {source}")
     name, backend = choose_backend(ctx, source, target)
+    options = {"backend": name, "source": source, "target": target}
     key = ctx.cache.key(
         NAME,
         backend.fingerprint(),
-        {"backend": name, "source": source, "target": target},
+        options | ({"glossary": terms.identity()} if terms else {}),
         {"transcript": job.key("transcribe")},
     )
     entry = ctx.cache.lookup(key)
     cached = entry is not None
     if entry is None:
         segments = transcript.segments
+        protected = [terms.protect(s.text) for s in segments]  # glossary terms → placeholders MT passes through
         request = TranslationRequest(
-            texts=tuple(s.text for s in segments),
+            texts=tuple(p.text for p in protected),
             source=source,
             target=target,
             spans=tuple((s.start_ms, s.end_ms) for s in segments),
@@ -68,14 +71,25 @@ def run(job: Job, ctx: Context) -> Job:
         if len(translations) != len(segments):
             raise StageFailed(f"translate/{name}: returned {len(translations)} lines for {len(segments)}")
         translated = tuple(
-            dataclasses.replace(s, translation=t.strip()) for s, t in zip(segments, translations, strict=True)
+            dataclasses.replace(s, translation=terms.restore(p, t).strip())
+            for s, p, t in zip(segments, protected, translations, strict=True)
         )
         script = Script(source, target, ()).with_segments(translated)
         with ctx.cache.publish(key) as work:
             script.save(work / "script.json")
         entry = ctx.cache.path(key)
     script = Script.load(entry / "script.json")
-    return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script)
+    report = terms.report(script.segments) if terms else None
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script, glossary=report)
+
+
+def load_glossary(ctx: Context, target: str) -> glossary.Glossary:
+    """The preset's glossary (`[translate] glossary`, relative to the preset; `--glossary`) for *target*."""
+    if not ctx.preset.translate.glossary:
+        return glossary.Glossary()
+    path = Path(ctx.preset.translate.glossary).expanduser()
+    path = path if path.is_absolute() else ctx.preset.path.parent / path
+    return glossary.load(path, languages.canonical(target))
 
 
 def choose_backend(ctx: Context, source: str, target: str) -> tuple[str, Translator]:
@@ -101,13 +115,15 @@ def _describe_pairs(pairs: list[tuple[str, str]]) -> str:
     return " ".join(parts)
 
 
-def _from_script(job: Job, ctx: Context) -> Job:
-    """Resume from an edited script: its content is the stage's identity."""
+def _from_script(job: Job, ctx: Context, terms: glossary.Glossary) -> Job:
+    """Resume from an edited script (JSON, or a subtitle / CSV export merged onto its base): its content is the
+    stage's identity; the glossary is only checked against it."""
     path = job.episode.script
     assert path is not None
-    script = Script.load(path)
+    script = script_formats.load_edited(path, job.episode.script_base)
     target = languages.canonical(job.episode.target)
     if not languages.same_language(script.target_language, target):
         raise ConfigError(f"{path}: script is for {script.target_language}, not {target}")
     digest = hashlib.sha256(script.to_json().encode()).hexdigest()
-    return job.with_artefact(NAME, Artefact(digest, path, True), script=script)
+    report = terms.report(script.segments) if terms else None
+    return job.with_artefact(NAME, Artefact(digest, path, True), script=script, glossary=report)

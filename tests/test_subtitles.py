@@ -1,0 +1,317 @@
+"""Subtitles under the timed-text rules: unit tests per rule on synthetic scripts, and real dubs checked cue by cue."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from dubkit import linebreak, subtitles
+from dubkit.config import SubtitleConfig, load_preset
+from dubkit.errors import ConfigError
+from dubkit.job import LineFit
+from dubkit.script import Script, Segment
+from tests.clitools import dubkit, summary
+
+RULES = SubtitleConfig()
+LONG = (
+    "Ayer el Consejo decidió cerrar el puente viejo, porque nadie lo usaba desde hacía años y costaba demasiado "
+    "mantenerlo. ¿Qué vamos a hacer ahora con todo el tráfico que cruza cada mañana hacia el centro de la ciudad?"
+)
+
+
+def script_of(*lines: tuple[int, int, str], target: str = "es") -> Script:
+    segments = tuple(
+        Segment(f"L{index}", start, end, "source", translation=text) for index, (start, end, text) in enumerate(lines)
+    )
+    return Script("en", target, ()).with_segments(segments)
+
+
+def cues_of(*lines: tuple[int, int, str], rules: SubtitleConfig = RULES, fps: float = 25.0, end_ms: int = 60000):
+    return subtitles.layout(script_of(*lines), [], rules, fps, end_ms)
+
+
+def words_of(cues) -> list[str]:
+    return " ".join(" ".join(cue.lines) for cue in cues).split()
+
+
+def assert_rules_kept(cues, rules: SubtitleConfig = RULES, fps: float = 25.0) -> None:
+    assert subtitles.check(cues, rules, fps) == []
+    gap = math.ceil(rules.min_gap_frames * 1000 / fps)
+    for cue, after in zip(cues, cues[1:], strict=False):
+        assert after.start_ms - cue.end_ms >= gap
+    for cue in cues:
+        assert len(cue.lines) <= rules.max_lines and max(map(len, cue.lines)) <= rules.max_chars_per_line
+        assert rules.min_duration_ms <= cue.duration_ms <= rules.max_duration_ms
+        assert cue.chars / (cue.duration_ms / 1000) <= rules.max_chars_per_second
+
+
+# --- configuration -------------------------------------------------------------------------------------------
+
+
+def test_default_preset_has_netflix_rules_and_per_language_overrides():
+    rules = load_preset("default").subtitles
+    es = rules.for_language("es")
+    assert (es.max_chars_per_line, es.max_lines, es.max_chars_per_second) == (42, 2, 17.0)
+    assert (es.min_duration_ms, es.max_duration_ms, es.min_gap_frames) == (833, 7000, 2)
+    assert rules.for_language("ja").max_chars_per_line < 42
+    assert rules.for_language("zh-Hans").max_chars_per_line == rules.for_language("zh").max_chars_per_line
+
+
+def test_language_override_falls_back_to_the_primary_tag():
+    rules = SubtitleConfig(languages={"pt": {"max_chars_per_line": 40}, "pt-BR": {"max_lines": 3}})
+    assert rules.for_language("pt-BR").max_lines == 3 and rules.for_language("pt-BR").max_chars_per_line == 42
+    assert rules.for_language("pt-PT").max_chars_per_line == 40
+    assert rules.for_language("es") == SubtitleConfig()
+
+
+@pytest.mark.parametrize(
+    ("toml", "match"),
+    [
+        ("[subtitles]\nmax_char_per_line = 40\n", r"subtitles\.max_char_per_line"),
+        ("[subtitles.languages.ja]\nmax_chars = 16\n", r"languages\.ja\.max_chars"),
+        ("[subtitles]\nmin_duration_ms = 8000\n", "min_duration_ms"),
+        ("[subtitles]\nmax_chars_per_line = 0\n", "max_chars_per_line"),
+        ("[subtitles.languages.ko]\nmax_chars_per_second = 'fast'\n", "max_chars_per_second"),
+    ],
+)
+def test_bad_subtitle_settings_name_file_and_key(tmp_path, toml, match):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    with pytest.raises(ConfigError, match=r"bad\.toml.*" + match):
+        load_preset(str(path))
+
+
+# --- line breaks ---------------------------------------------------------------------------------------------
+
+
+def limits(chars: int = 42, lines: int = 2) -> linebreak.Limits:
+    return linebreak.Limits(chars, lines)
+
+
+def test_a_short_cue_stays_on_one_line():
+    tokens = linebreak.tokenize("Nos vemos mañana en la estación.", 42)
+    assert linebreak.set_lines(tokens, limits()) == ["Nos vemos mañana en la estación."]
+
+
+def test_two_lines_are_balanced_at_word_boundaries():
+    text = "Tenemos que llegar a la estación antes de que salga el último tren"
+    lines = linebreak.set_lines(linebreak.tokenize(text, 42), limits())
+    assert len(lines) == 2 and " ".join(lines) == text
+    assert abs(len(lines[0]) - len(lines[1])) <= 12
+
+
+def test_a_break_after_punctuation_is_preferred_near_the_middle():
+    text = "Cuando llegues a casa, llámame y hablamos de todo lo demás"
+    assert linebreak.set_lines(linebreak.tokenize(text, 42), limits()) == [
+        "Cuando llegues a casa,",
+        "llámame y hablamos de todo lo demás",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["Sí. Entonces nos vemos mañana en la estación", "Entonces nos vemos mañana en la estación. Sí"]
+)
+def test_no_one_word_orphan_line(text):
+    lines = linebreak.set_lines(linebreak.tokenize(text, 42), limits())
+    assert len(lines) == 2 and all(len(line.split()) > 1 for line in lines)
+
+
+def test_one_word_lines_only_when_nothing_else_fits():
+    first, second = "Electroencefalografistas-del-norte", "otorrinolaringologos-del-sur"
+    lines = linebreak.set_lines(linebreak.tokenize(f"{first} {second} y", 42), limits())
+    assert lines == [first, f"{second} y"]
+
+
+def test_a_word_longer_than_a_line_is_cut_and_nothing_is_lost():
+    url = "https://example.com/" + "a" * 70
+    tokens = linebreak.tokenize(f"Visita {url} hoy", 42)
+    assert max(len(t.text) for t in tokens) <= 42
+    cues = linebreak.split_cues(tokens, limits())
+    lines = [line for cue in cues for line in linebreak.set_lines(cue, limits())]
+    assert max(map(len, lines)) <= 42
+    assert "".join(lines).replace(" ", "") == f"Visita{url}hoy"
+
+
+def test_unspaced_text_breaks_between_characters_not_before_closing_marks():
+    text = "昨日、評議会は古い橋を閉鎖することを決定しました。誰も使っていなかったからです。"
+    tokens = linebreak.tokenize(text, 13)
+    cues = linebreak.split_cues(tokens, limits(13))
+    lines = [line for cue in cues for line in linebreak.set_lines(cue, limits(13))]
+    assert "".join(lines) == text
+    assert max(map(len, lines)) <= 13
+    assert not any(line[0] in "、。" for line in lines)
+
+
+# --- cues and timing -----------------------------------------------------------------------------------------
+
+
+def test_a_long_line_becomes_several_cues_in_proportion_to_its_text():
+    cues = cues_of((1000, 13000, LONG))
+    assert len(cues) >= 3
+    assert words_of(cues) == LONG.split()
+    assert_rules_kept(cues)
+    assert cues[0].start_ms == 1000 and cues[-1].end_ms >= 13000 - 1
+    for cue in cues:  # each cue sits about where its share of the speech is
+        share = sum(c.chars for c in cues[: cues.index(cue)]) / sum(c.chars for c in cues)
+        assert abs(cue.start_ms - (1000 + 12000 * share)) < 1500
+
+
+def test_cues_of_a_line_are_cut_after_sentences_where_it_is_cheap():
+    text = "Ya no sé qué pensar de todo esto, la verdad. Quizá mañana, cuando vuelvan todos, lo veamos más claro."
+    cues = cues_of((0, 7000, text))
+    assert len(cues) == 2 and cues[0].lines[-1].endswith("verdad.")
+
+
+def test_a_short_cue_runs_on_into_the_silence_to_the_minimum_duration():
+    cues = cues_of((1000, 1300, "¡No!"), (5000, 6000, "Vamos."))
+    assert cues[0].start_ms == 1000 and cues[0].duration_ms == RULES.min_duration_ms
+    assert_rules_kept(cues)
+
+
+def test_a_fast_line_takes_the_silence_after_it_for_its_reading_speed():
+    text = "Esto es una frase bastante larga para tan poco tiempo de habla."
+    cues = cues_of((0, 1000, text), (8000, 9000, "Bien."))
+    assert cues[0].line == "L0" and cues[0].duration_ms == math.ceil(len(text) * 1000 / 17)
+    assert_rules_kept(cues)
+
+
+def test_too_fast_even_with_all_the_time_is_reported_and_nothing_dropped():
+    cues = cues_of((0, 2000, LONG), (2300, 3000, "Sí."), end_ms=4000)
+    assert words_of(cues) == [*LONG.split(), "Sí."]
+    found = subtitles.check(cues, RULES, 25.0)
+    assert found and {v.rule for v in found} <= {"max_chars_per_second", "min_duration_ms"}
+    assert {v.line for v in found} == {"L0"}  # the next line keeps its own time
+    gaps = [b.start_ms - a.end_ms for a, b in zip(cues, cues[1:], strict=False)]
+    assert min(gaps) >= 80 and all(cue.duration_ms > 0 for cue in cues)
+
+
+@pytest.mark.parametrize(("fps", "gap"), [(25.0, 80), (30.0, 67), (23.976, 84), (0.0, 80)])
+def test_adjacent_lines_keep_a_two_frame_gap(fps, gap):
+    assert subtitles.gap_ms(RULES, fps) == gap
+    cues = cues_of((0, 2000, "Primera frase del diálogo."), (2010, 4000, "Segunda frase."), fps=fps)
+    assert cues[1].start_ms - cues[0].end_ms >= gap
+    assert_rules_kept(cues, fps=fps or 25.0)
+
+
+def test_overlapping_lines_are_shown_one_after_the_other():
+    cues = cues_of((0, 3000, "Hablo yo primero, ¿vale?"), (2500, 4500, "No, yo."), (2600, 5000, "¡Basta ya!"))
+    assert words_of(cues) == ["Hablo", "yo", "primero,", "¿vale?", "No,", "yo.", "¡Basta", "ya!"]
+    assert all(b.start_ms - a.end_ms >= 80 for a, b in zip(cues, cues[1:], strict=False))
+
+
+def test_no_cue_stays_up_longer_than_the_maximum():
+    cues = cues_of((0, 20000, "Silencio."), (21000, 41000, "Una línea corta que dura mucho rato, muchísimo."))
+    assert all(cue.duration_ms <= RULES.max_duration_ms for cue in cues)
+    assert len([c for c in cues if c.line == "L1"]) >= 2  # 20 s of speech: its text is spread over the span
+
+
+def test_cues_follow_the_dubbed_timing_not_the_source():
+    script = script_of((1000, 2000, "Una frase doblada."))
+    fit = LineFit("L0", 1000, 3500, 1.0, 1.0, 0, True)
+    (cue,) = subtitles.layout(script, [fit], RULES, 25.0, 10000)
+    assert (cue.start_ms, cue.end_ms) == (1000, 3500)
+
+
+def test_per_language_limits_apply_to_the_target():
+    rules = SubtitleConfig(languages={"ja": {"max_chars_per_line": 13, "max_chars_per_second": 4.0}})
+    text = "昨日、評議会は古い橋を閉鎖することを決定しました。"
+    ja = subtitles.layout(script_of((0, 4000, text), target="ja"), [], rules.for_language("ja"), 25.0, 20000)
+    assert all(len(line) <= 13 for cue in ja for line in cue.lines)
+    assert_rules_kept(ja, rules.for_language("ja"))
+    assert ja[-1].end_ms - ja[0].start_ms >= len(text) * 1000 / 4.0
+
+
+def test_write_gives_srt_that_pysubs2_reads_back(tmp_path):
+    import pysubs2
+
+    script = script_of((0, 13000, LONG), (13500, 14000, "¡Adiós!"))
+    report = subtitles.write(script, [], tmp_path / "out.srt", RULES, 25.0, 20000)
+    subs = pysubs2.load(str(tmp_path / "out.srt"))
+    assert report.cues == len(subs) >= 4 and report.violations == ()
+    assert " ".join(e.plaintext.replace("\n", " ") for e in subs).split() == [*LONG.split(), "¡Adiós!"]
+    assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)
+    assert subtitles.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+
+
+def test_check_names_each_broken_rule():
+    cue = subtitles.Cue
+    cues = [
+        cue("a", 0, 500, ("x" * 43, "y", "z")),  # too wide, too many lines, too fast, too short
+        cue("b", 520, 8000, ("ok",)),  # gap too small before it, too long
+    ]
+    rules = {v.rule for v in subtitles.check(cues, RULES, 25.0)}
+    assert rules == {
+        "max_chars_per_line",
+        "max_lines",
+        "max_chars_per_second",
+        "min_duration_ms",
+        "min_gap_frames",
+        "max_duration_ms",
+    }
+
+
+# --- real dubs -----------------------------------------------------------------------------------------------
+
+
+def srt_cues(path: Path) -> list[tuple[int, int, list[str]]]:
+    import pysubs2
+
+    return [(e.start, e.end, e.plaintext.split("\n")) for e in pysubs2.load(str(path))]
+
+
+def broken_rules(cues, rules: SubtitleConfig, fps: float) -> list[str]:
+    """Each rule a cue of the SRT breaks, measured from the file."""
+    gap = 2 * 1000 / fps
+    found = []
+    for index, (start, end, lines) in enumerate(cues):
+        chars = len(" ".join(lines))
+        found += ["max_chars_per_line"] * any(len(line) > rules.max_chars_per_line for line in lines)
+        found += ["max_lines"] * (len(lines) > rules.max_lines)
+        found += ["max_chars_per_second"] * (chars * 1000 / (end - start) > rules.max_chars_per_second + 1e-9)
+        found += ["min_duration_ms"] * (end - start < rules.min_duration_ms)
+        found += ["max_duration_ms"] * (end - start > rules.max_duration_ms)
+        if index + 1 < len(cues):
+            found += ["min_gap_frames"] * (cues[index + 1][0] - end < gap)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "clip",
+    ["talking_heads/face_4.mp4", "hard_cases/grid_3speakers_hard_cuts.mp4", "grid/bbaf2n.mpg"],
+)
+def test_real_dub_subtitles_keep_the_rules(tmp_path, shared_media, clip):
+    from dubkit import media
+
+    source = shared_media / "video" / clip
+    args = ("translate", source, "--to", "es", "--from", "en", "--no-lipsync", "--no-qa", "-o", tmp_path / "out")
+    result = summary(dubkit(*args, "--json", cache=tmp_path / "cache"))
+    rules = load_preset("default").subtitles.for_language("es")
+    cues = srt_cues(Path(result["subtitles"]))
+    script = Script.load(Path(result["script"]))
+    assert cues and " ".join(w for *_, lines in cues for w in " ".join(lines).split()) == " ".join(
+        w for s in script.segments for w in s.translation.split()
+    )
+    broken = broken_rules(cues, rules, media.probe(source).fps or 25.0)
+    counts = result["stages"]["render"]["counts"]
+    assert counts["subtitle_cues"] == len(cues)
+    assert counts["subtitle_violations"] == len(broken)  # whatever could not be kept is reported
+    assert set(broken) <= {"max_chars_per_second", "min_duration_ms"}  # the layout rules always hold
+    assert [start for start, *_ in cues] == sorted(start for start, *_ in cues)
+
+
+@pytest.mark.slow
+def test_subtitle_rules_enter_the_render_cache_key(tmp_path, shared_media):
+    clip = shared_media / "video" / "hard_cases" / "grid_3speakers_hard_cuts.mp4"
+    narrow = tmp_path / "narrow.toml"
+    default = load_preset("default").path.read_text()
+    narrow.write_text(default.replace("max_chars_per_line = 42", "max_chars_per_line = 16"))
+    base = ("translate", clip, "--to", "es", "--from", "en", "--no-lipsync", "--no-qa", "--json")
+    first = summary(dubkit(*base, "-o", tmp_path / "a", cache=tmp_path / "cache"))
+    second = summary(dubkit(*base, "--pipeline", narrow, "-o", tmp_path / "b", cache=tmp_path / "cache"))
+    assert second["stages"]["synthesize"]["cached"] and not second["stages"]["render"]["cached"]
+    assert all(len(line) <= 16 for *_, lines in srt_cues(Path(second["subtitles"])) for line in lines)
+    assert len(srt_cues(Path(second["subtitles"]))) >= len(srt_cues(Path(first["subtitles"])))
