@@ -27,6 +27,9 @@ from dubkit.stages.base import Context
 
 NAME = "render"
 MAX_GAIN_DB = 24.0
+# The dub sits at least this far above the bed's own level: where the separator leaves the original voice in the bed
+# (and so estimates the speech too quiet), matching that estimate would bury the dub under the original speech.
+MIN_OVER_BED_DB = 10.0
 BLOCK_S = 10  # the mix is streamed in blocks this long: memory stays flat whatever the episode's length
 CODEC_HEADROOM_DB = 0.5  # the dub is normalized this far under the true-peak limit: AAC encoding adds overshoot
 STEMS_RATE = 48000
@@ -54,6 +57,7 @@ def run(job: Job, ctx: Context) -> Job:
         "source_language": languages.iso639_2(job.script.source_language),
         "labels": dataclasses.asdict(tags),
         "codec_headroom_db": CODEC_HEADROOM_DB,
+        "min_over_bed_db": MIN_OVER_BED_DB,
         "subtitles": {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT},
     }
     key = ctx.cache.key(
@@ -116,8 +120,8 @@ def _wav_active_rms_db(wav: Path) -> float:
 
 
 def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> np.float32:
-    """Bed plus dialogue, the dialogue brought to the level the original speech had over that bed; returns the
-    dialogue's gain.
+    """Bed plus dialogue, the dialogue brought to the level the original speech had over that bed (and at least
+    `MIN_OVER_BED_DB` above the bed); returns the dialogue's gain.
 
     Streamed block by block (the bed is never whole in memory); the result is what adding the zero-padded,
     gain-scaled mono dialogue to every channel of the zero-padded bed gives.
@@ -126,7 +130,8 @@ def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> np.float32:
     block = rate * BLOCK_S
     speech_db = json.loads((bed_wav.parent / "speech_level.json").read_text())["active_rms_db"]
     dialogue_db = audio.blocks_active_rms_db(_dialogue_blocks(dialogue_wav, rate, block), rate)
-    gain = np.float32(10.0 ** (np.clip(speech_db - dialogue_db, -MAX_GAIN_DB, MAX_GAIN_DB) / 20.0))
+    target_db = max(speech_db, audio.blocks_active_rms_db(audio.wav_blocks(bed_wav, block), rate) + MIN_OVER_BED_DB)
+    gain = np.float32(10.0 ** (np.clip(target_db - dialogue_db, -MAX_GAIN_DB, MAX_GAIN_DB) / 20.0))
     pairs = zip_longest(audio.wav_blocks(bed_wav, block), _dialogue_blocks(dialogue_wav, rate, block))
     with audio.wav_writer(out, rate, channels, subtype="FLOAT") as sink:
         for bed, dialogue in pairs:
