@@ -66,8 +66,8 @@ def _heard(words: Sequence[Word]) -> Heard:
 def assign_words(words: Sequence[Word], script: Script, fits: Mapping[str, LineFit]) -> list[int]:
     """The line each heard word belongs to, in order (a dubbed line may run past its slot, a line may be silent):
     the monotonic assignment that best matches the words to the lines' translations, near where each line was
-    planned to sound (a word gains 1 when its line's translation has it, loses `DRIFT_COST` per second outside
-    the line's planned span widened by `SLOT_SLACK_S`)."""
+    planned to sound (a word gains 1 when its line's translation has it, loses `NEAR_COST` per second outside the
+    line's planned span and `DRIFT_COST` per second outside that span widened by `SLOT_SLACK_S`)."""
     from dubkit.qa.wer import normalize
 
     language = script.target_language
@@ -136,7 +136,8 @@ def speech_span(audio: np.ndarray, start_ms: int, end_ms: int, floor_ms: int, ce
     if hi - lo < 30:
         return start_ms, end_ms
     times = np.arange(lo, hi, 10) / 1000
-    level = 20 * np.log10(np.maximum(sync.speech_envelope(audio, RATE, times, window_ms=20.0), 1e-6))
+    envelope = sync.envelope_near(audio, RATE, times, margin_s=0.05, window_ms=20.0)  # filters only this stretch
+    level = 20 * np.log10(np.maximum(envelope, 1e-6))
     loud = np.flatnonzero(level >= level.max() - SPAN_DROP_DB)
     return int(lo + 10 * loud[0]), int(lo + 10 * loud[-1] + 10)
 

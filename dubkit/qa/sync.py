@@ -84,11 +84,13 @@ def speech_envelope(audio: np.ndarray, rate: int, times_s: np.ndarray, window_ms
     return np.sqrt(np.maximum(energy, 0.0))
 
 
-def envelope_near(audio: np.ndarray, rate: int, grid: np.ndarray, margin_s: float) -> np.ndarray:
+def envelope_near(
+    audio: np.ndarray, rate: int, grid: np.ndarray, margin_s: float, window_ms: float = WINDOW_MS
+) -> np.ndarray:
     """The envelope at the grid's times (ascending), filtering only the audio around them, not the episode."""
     first = max(0, int((grid[0] - margin_s) * rate))
     last = min(len(audio), int((grid[-1] + margin_s) * rate) + 1)
-    return speech_envelope(audio[first:last], rate, grid - first / rate)
+    return speech_envelope(audio[first:last], rate, grid - first / rate, window_ms)
 
 
 def _grid(track: MouthTrack, start_s: float | None, end_s: float | None) -> np.ndarray:
