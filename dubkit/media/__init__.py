@@ -120,21 +120,34 @@ def video_frames(
     info = probe(path)
     if not info.has_video:
         raise MediaError(info.path, "no video stream")
-    scale = min(1.0, max_height / info.height) if max_height and info.height else 1.0
-    size = {"width": 2 * round(info.width * scale / 2), "height": 2 * round(info.height * scale / 2)}
-    url = ffmpeg.file_url(info.path)
-    with av.open(url, format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+    size = _scaled(info, max_height)
+    with open_input(info) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if only is not None and index not in only:
                     continue
-                rgb = frame.to_ndarray(format="rgb24", **(size if scale < 1.0 else {}))
+                rgb = frame.to_ndarray(format="rgb24", **size)
                 yuv = frame.to_ndarray(format="yuv420p") if planes else None
                 yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4), yuv)
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
+
+
+def open_input(info: MediaInfo):  # noqa: ANN201 - av.container.InputContainer
+    """A probed file opened with PyAV: by `file:` URL, its whitelisted demuxer, no other protocol."""
+    import av
+
+    return av.open(ffmpeg.file_url(info.path), format=info.demuxer or None, options={"protocol_whitelist": "file"})
+
+
+def _scaled(info: MediaInfo, max_height: int) -> dict[str, int]:
+    """`to_ndarray` size arguments shrinking the picture to at most *max_height* (even sides); none to keep it."""
+    if not max_height or not info.height or max_height >= info.height:
+        return {}
+    scale = max_height / info.height
+    return {"width": 2 * round(info.width * scale / 2), "height": 2 * round(info.height * scale / 2)}
 
 
 def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) -> Iterator[Frame]:
@@ -143,8 +156,7 @@ def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) ->
     info = probe(path)
     if not info.has_video:
         raise MediaError(info.path, "no video stream")
-    scale = min(1.0, max_height / info.height) if max_height and info.height else 1.0
-    size = {"width": 2 * round(info.width * scale / 2), "height": 2 * round(info.height * scale / 2)}
+    size = _scaled(info, max_height)
     pictures = _pictures_from(info, start_s, seek=True)
     first = next(pictures, None)
     if first is not None and float(first.time or 0.0) > start_s:
@@ -155,7 +167,7 @@ def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) ->
         if time_s >= end_s:
             break
         if time_s >= start_s:
-            rgb = picture.to_ndarray(format="rgb24", **(size if scale < 1.0 else {}))
+            rgb = picture.to_ndarray(format="rgb24", **size)
             yield Frame(index, time_s, np.rot90(rgb, (info.rotation // 90) % 4))
             index += 1
 
@@ -163,7 +175,7 @@ def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) ->
 def _pictures_from(info: MediaInfo, start_s: float, seek: bool) -> Iterator:
     import av
 
-    with av.open(ffmpeg.file_url(info.path), format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+    with open_input(info) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
@@ -177,10 +189,8 @@ def _pictures_from(info: MediaInfo, start_s: float, seek: bool) -> Iterator:
 def stream_durations(path: Path) -> tuple[float | None, float | None]:
     """Seconds of the first video and the first audio stream (None: no such stream), from their headers or,
     failing that, their last packet."""
-    import av
-
     info = probe(path)
-    with av.open(ffmpeg.file_url(info.path), format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+    with open_input(info) as container:
         streams = (container.streams.video[:1] or [None])[0], (container.streams.audio[:1] or [None])[0]
         spans = []
         for stream in streams:

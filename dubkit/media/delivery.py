@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dubkit import ffmpeg
 from dubkit.errors import MediaError
-from dubkit.media import _AUDIO_OUT, _input, _resample, probe
+from dubkit.media import _AUDIO_OUT, _input, _resample, open_input, probe
 
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
@@ -139,8 +139,7 @@ def tracks(path: Path) -> tuple[Mapping[str, str], tuple[StreamInfo, ...]]:
     import av
 
     info = probe(path)
-    url = ffmpeg.file_url(info.path)
-    with av.open(url, format=info.demuxer, options={"protocol_whitelist": "file"}) as container:
+    with open_input(info) as container:
         streams = tuple(
             StreamInfo(
                 kind=stream.type,

@@ -24,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit import ffmpeg
 from dubkit.errors import MediaError
 from dubkit.fsutil import atomic_path
-from dubkit.media import Frame, h264, probe
+from dubkit.media import Frame, h264, open_input, probe
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +100,7 @@ def layout(path: Path) -> Layout | None:
     import av
 
     info = probe(path)
-    with _open(info.path, info.demuxer) as container:
+    with open_input(info) as container:
         stream = container.streams.video[0]
         context = stream.codec_context
         if context.name != "h264" or context.pix_fmt != "yuv420p" or context.profile not in PROFILES:
@@ -148,7 +147,7 @@ def decode(spans: Sequence[Span], source: Layout) -> Iterator[Frame]:
     import av
 
     starts = {span.decode_from: span for span in spans}
-    with _open(source.path, probe(source.path).demuxer) as container:
+    with open_input(probe(source.path)) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         context = stream.codec_context
@@ -302,7 +301,7 @@ def splice(source: Layout, encoded: Mapping[Span, Path], out: Path) -> Path:
     record = source.record.with_sets(*([bytes.fromhex(s)] for s in sets.pop())) if sets else source.record
     by_start = {span.start: (span, path) for span, path in encoded.items()}
     with (
-        _open(source.path, probe(source.path).demuxer) as container,
+        open_input(probe(source.path)) as container,
         atomic_path(Path(out), suffix=".mp4") as tmp,
         av.open(str(tmp), "w", format="mp4") as output,
     ):
@@ -333,7 +332,7 @@ def reencode(source: Path, edited: Iterable[tuple[Frame, np.ndarray]], out: Path
     import av
 
     info = probe(source)
-    with _open(info.path, info.demuxer) as container:
+    with open_input(info) as container:
         time_base, rate = container.streams.video[0].time_base, container.streams.video[0].average_rate
     with atomic_path(Path(out), suffix=".mp4") as tmp, av.open(str(tmp), "w", format="mp4") as output:
         stream = output.add_stream("libx264", rate=rate or Fraction(25))
@@ -372,9 +371,3 @@ def _replacements(span: Span, directory: Path, source: Layout) -> Iterator:
             packet.duration, packet.time_base = int(durations[position]), source.time_base
             packet.is_keyframe = bool(keys[position])
             yield packet
-
-
-def _open(path: Path, demuxer: str):  # noqa: ANN202 - av.container.InputContainer
-    import av
-
-    return av.open(ffmpeg.file_url(path), format=demuxer or None, options={"protocol_whitelist": "file"})
