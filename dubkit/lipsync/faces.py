@@ -201,19 +201,21 @@ def distinct(faces: list[Face]) -> list[Face]:
 
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     """The intersection of two boxes over the smaller one's area."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
     smaller = min(_area(a), _area(b))
-    return float(width * height / smaller) if smaller > 0 else 0.0
+    return float(_intersection(a, b) / smaller) if smaller > 0 else 0.0
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
+    inter = _intersection(a, b)
     union = _area(a) + _area(b) - inter
     return float(inter / union) if union > 0 else 0.0
+
+
+def _intersection(a: np.ndarray, b: np.ndarray) -> float:
+    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    return width * height
 
 
 def _area(box: np.ndarray) -> float:

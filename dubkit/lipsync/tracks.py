@@ -122,13 +122,21 @@ def active_speaker(
     analysis: Analysis, audio: np.ndarray, rate: int, start_s: float, end_s: float
 ) -> tuple[FaceTrack, sync.SyncEstimate] | None:
     """The track in [start_s, end_s) whose mouth follows *audio* best (None: no face moves with it)."""
+    best = best_follower(analysis, audio, rate, start_s, end_s, SPEAKER_MAX_LAG_MS)
+    return best if best is not None and best[1].confidence > 0 else None
+
+
+def best_follower(
+    analysis: Analysis, audio: np.ndarray, rate: int, start_s: float, end_s: float, max_lag_ms: float
+) -> tuple[FaceTrack, sync.SyncEstimate] | None:
+    """The track in view in [start_s, end_s) whose mouth follows *audio* with the highest sync confidence."""
     best: tuple[FaceTrack, sync.SyncEstimate] | None = None
     for track in analysis.tracks:
         times = analysis.times_s[track.frames]
         if len(times) == 0 or times[-1] < start_s or times[0] >= end_s:
             continue
-        found = sync.estimate(track.mouth(analysis.times_s), audio, rate, start_s, end_s, SPEAKER_MAX_LAG_MS)
-        if found is not None and found.confidence > 0 and (best is None or found.confidence > best[1].confidence):
+        found = sync.estimate(track.mouth(analysis.times_s), audio, rate, start_s, end_s, max_lag_ms)
+        if found is not None and (best is None or found.confidence > best[1].confidence):
             best = (track, found)
     return best
 

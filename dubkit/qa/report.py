@@ -24,7 +24,7 @@ from dubkit import media
 from dubkit.config import LoudnessTarget, Thresholds
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
-from dubkit.qa import plots, sync
+from dubkit.qa import plots
 from dubkit.qa.heard import Heard, hear, planned
 from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
@@ -103,19 +103,10 @@ def _syncs(
 
 def _best_sync(analysis: tracks.Analysis, audio: np.ndarray, start_s: float, end_s: float) -> dict | None:
     """The face whose mouth follows *audio* best over [start_s, end_s): its offset and confidence."""
-    best = None
-    for track in analysis.tracks:
-        times = analysis.times_s[track.frames]
-        if len(times) == 0 or times[-1] < start_s or times[0] >= end_s:
-            continue
-        found = sync.estimate(track.mouth(analysis.times_s), audio, RATE, start_s, end_s, SYNC_MAX_LAG_MS)
-        if found is not None and (best is None or found.confidence > best.confidence):
-            best = found
-    return (
-        None
-        if best is None
-        else {"offset_frames": _round(best.offset_frames, 2), "confidence": _round(best.confidence, 3)}
-    )
+    found = tracks.best_follower(analysis, audio, RATE, start_s, end_s, SYNC_MAX_LAG_MS)
+    if found is None:
+        return None
+    return {"offset_frames": _round(found[1].offset_frames, 2), "confidence": _round(found[1].confidence, 3)}
 
 
 def line_report(
