@@ -20,7 +20,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4
 	touch $@
 
-# Studio backends (openai-whisper, transformers, coqui-tts) and the face mesh for lip-sync; the tests build tiny
+# Studio backends (openai-whisper, transformers, coqui-tts), the face mesh for lip-sync and Ray; the tests build tiny
 # models for the studio backends, so `make test` needs them. torch first, as the CPU wheel: anything that asked for a plain `torch` later would pull a CUDA build.
 # Without their dependencies: openai-whisper (it requires triton, 1 GB, CUDA only; its real needs are in the
 # extra), torchaudio (PyPI has none for this torch: made pure Python below) and torchcodec (coqui-tts only
@@ -30,7 +30,7 @@ setup-studio: $(VENV)/.studio
 
 $(VENV)/.studio: $(VENV)/.installed
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e ".[embedded,studio,lipsync,dev]"
+	$(PY) -m pip install -q -e ".[embedded,studio,lipsync,ray,dev]"
 	$(PY) -m pip install -q --no-deps openai-whisper==20250625 torchaudio==2.11.1 torchcodec==0.11.1
 	$(PY) scripts/torchaudio-pure
 	touch $@

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dubkit.fsutil import fsync_file, write_text_atomic
+from dubkit.fsutil import fsync_file, owner_tag, sweep_stale, write_text_atomic
 
 CACHE_VERSION = 1
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class Cache:
     @contextlib.contextmanager
     def publish(self, key: Key) -> Iterator[Path]:
         """Yield an empty work directory; on success it becomes the entry for *key* (atomically)."""
-        work = self.root / "tmp" / uuid.uuid4().hex
+        work = self.root / "tmp" / f"{owner_tag()}.{uuid.uuid4().hex}"
         work.mkdir(parents=True)
         try:
             yield work
@@ -118,8 +118,12 @@ class Cache:
             out[stage_dir.name] = {"entries": len(entries), "bytes": size}
         return out
 
+    def sweep(self) -> int:
+        """Remove work folders and temporaries that killed processes of this host left behind; count them."""
+        return sweep_stale(self.root / "tmp") + sweep_stale(self.root / "files")
+
     def _discard(self, entry: Path) -> None:
-        trash = self.root / "tmp" / f"trash-{uuid.uuid4().hex}"
+        trash = self.root / "tmp" / f"trash.{owner_tag()}.{uuid.uuid4().hex}"
         trash.parent.mkdir(parents=True, exist_ok=True)
         with contextlib.suppress(OSError):
             os.replace(entry, trash)

@@ -172,6 +172,71 @@ def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
 
 
 @main.command()
+@click.argument("catalog", type=click.Path(path_type=Path))
+@click.option("--to", "targets", default="", help="Target languages, comma-separated, for rows that name none.")
+@click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("dubbed"), show_default=True)
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel workers.")
+@click.option("--retries", type=click.IntRange(0, 100), default=1, show_default=True, help="Tries after a failure.")
+@click.option("--retry-quarantined", is_flag=True, help="Try again the items that failed every try before.")
+@click.option("--pipeline", default=None, help="Preset of the rows that name none.")
+@click.option("--cache-dir", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_CACHE_DIR")
+@click.option("--ray-address", default=None, envvar="RAY_ADDRESS", help="Ray cluster (default: a local instance).")
+@click.option("--allow-outside", is_flag=True, help="Let catalog paths leave the catalog's folder.")
+@click.option("--dry-run", is_flag=True, help="List per episode, language and stage: cached or to compute.")
+@click.option("--json", "as_json", is_flag=True, help="Print the batch report (or the plan) on stdout.")
+@reported
+def batch(catalog: Path, targets: str, outdir: Path, **options: Any) -> None:
+    """Dub every episode of CATALOG (CSV or JSONL) into every language; crash-safe, re-runs redo only what is
+    missing. Writes OUTDIR/<episode>/..., OUTDIR/batch.json and batch.html."""
+    from dubkit import batch as batches
+    from dubkit.cache import Cache
+
+    as_json, dry_run, executor, allow = (options.pop(k) for k in ("as_json", "dry_run", "executor", "allow_outside"))
+    settings = batches.Settings(outdir, Cache(options.pop("cache_dir")).root, **options)
+    languages = [code.strip() for code in targets.split(",") if code.strip()]
+    if dry_run:
+        found = batches.plan(catalog, languages, settings, allow)
+        click.echo(json.dumps(found, ensure_ascii=False) if as_json else _plan_text(found))
+        return
+    found = batches.run(catalog, languages, settings, executor=executor, allow_outside=allow, progress=_bar(as_json))
+    click.echo(json.dumps(found, ensure_ascii=False) if as_json else _totals_text(found, outdir))
+    if batches.report.failed(found):
+        sys.exit(1)
+
+
+def _plan_text(found: dict[str, Any]) -> str:
+    lines = [
+        f"{row['episode']} {row['language']}: "
+        + (row["stages"] if isinstance(row["stages"], str) else " ".join(f"{k}={v}" for k, v in row["stages"].items()))
+        for row in found["items"]
+    ]
+    return "\n".join(lines + [f"line {bad['line']}: invalid: {bad['reason']}" for bad in found["invalid"]])
+
+
+def _totals_text(found: dict[str, Any], outdir: Path) -> str:
+    totals = ", ".join(f"{k} {v}" for k, v in found["totals"].items() if k != "items")
+    failures = [f"  {r['episode']} {r['language']}: {r['status']}: {r['error']}" for r in found["items"] if r["error"]]
+    return "\n".join([f"batch: {found['totals']['items']} items: {totals}", *failures, str(outdir / "batch.html")])
+
+
+def _bar(quiet: bool) -> Callable[[Any], None] | None:
+    """A one-line progress bar on a terminal: items finished, failed, and what is being worked on."""
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(tracker: Any) -> None:
+        counts, total = tracker.counts(), len(tracker.items)
+        finished = sum(counts.get(k, 0) for k in ("done", "quarantined"))
+        filled = int(30 * finished / max(1, total))
+        now = ", ".join(f"{e} {lang}: {stage}" for (e, lang), stage in list(tracker.current.items())[:2])
+        line = f"[{'#' * filled}{'.' * (30 - filled)}] {finished}/{total} ({counts.get('failed', 0)} failed) {now}"
+        click.echo(f"\r{line[:120]:<120}", err=True, nl=False)
+
+    return show
+
+
+@main.command()
 @click.argument("original", type=click.Path(path_type=Path))
 @click.argument("dubbed", type=click.Path(path_type=Path))
 @click.option("--script", "script_path", type=click.Path(path_type=Path), required=True, help="The dub's script.json.")

@@ -43,3 +43,16 @@ class StageFailed(DubkitError):
     """A stage could not produce its output (e.g. no speech found)."""
 
     exit_code = 5
+
+
+def describe(exc: BaseException) -> str:
+    """One line for the user: the message of a dubkit error, the file and cause of an OS error (disk full), the
+    class and message of anything else (a bug)."""
+    import errno
+
+    if isinstance(exc, DubkitError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        cause = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        return f"{exc.filename or 'output'}: {cause}"
+    return f"internal error: {exc.__class__.__name__}: {exc}"

@@ -6,8 +6,10 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from dubkit.glossary import Report as GlossaryReport
+from dubkit.glossary import Violation
 from dubkit.script import Script
 
 
@@ -72,3 +74,40 @@ class Job:
 
     def key(self, stage: str) -> str:
         return self.artefacts[stage].key
+
+    def to_dict(self) -> dict[str, Any]:
+        """The job as plain JSON values (paths as strings): what crosses a process or a cluster node."""
+        return {
+            "episode": {k: _plain(v) for k, v in dataclasses.asdict(self.episode).items()},
+            "artefacts": {name: {**dataclasses.asdict(a), "path": str(a.path)} for name, a in self.artefacts.items()},
+            "script": self.script.to_json() if self.script else None,
+            "lines": [dataclasses.asdict(line) for line in self.lines],
+            "duration_s": self.duration_s,
+            "glossary": self.glossary.summary() if self.glossary else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Job:
+        episode = data["episode"]
+        paths = {k: Path(v) if v is not None else None for k, v in episode.items() if k in _EPISODE_PATHS}
+        glossary = data.get("glossary")
+        return cls(
+            episode=Episode(**{**episode, **paths}),
+            artefacts={
+                name: Artefact(a["key"], Path(a["path"]), a["cached"], a.get("counts") or {})
+                for name, a in data["artefacts"].items()
+            },
+            script=Script.from_json(data["script"]) if data.get("script") else None,
+            lines=tuple(LineFit(**line) for line in data.get("lines") or ()),
+            duration_s=float(data.get("duration_s") or 0.0),
+            glossary=GlossaryReport(glossary["terms"], tuple(Violation(**v) for v in glossary["violations"]))
+            if glossary
+            else None,
+        )
+
+
+_EPISODE_PATHS = ("media", "script", "cast_file", "script_base")
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Path) else value

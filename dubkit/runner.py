@@ -5,15 +5,15 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dubkit import cast, languages, script_formats
-from dubkit.cache import Cache
+from dubkit.cache import Cache, Key
 from dubkit.config import Preset, load_preset
-from dubkit.errors import ConfigError
+from dubkit.errors import ConfigError, DubkitError, describe
 from dubkit.fsutil import atomic_path, copy_tree_atomic
 from dubkit.job import Episode, Job
 from dubkit.stages import ingest, lipsync, qa, render, synthesize, transcribe, translate
@@ -85,20 +85,130 @@ def dub(
     job, reports = Job(episode), {}
     try:
         for stage in stages:
-            started = time.perf_counter()
-            job = stage.run(job, ctx)
+            job, reports[stage.NAME] = run_stage(stage, job, ctx)
             ctx.backends.close()  # each stage's models are its own: free them before the next stage loads
             _release_memory()
-            artefact = job.artefacts.get(stage.NAME)
-            seconds = time.perf_counter() - started
-            reports[stage.NAME] = (
-                StageReport(artefact.cached, seconds, counts=artefact.counts)
-                if artefact
-                else StageReport(False, seconds, True)
-            )
     finally:
         ctx.backends.close()
     return Result(job, reports, publish(job, Path(outdir)))
+
+
+@dataclass(frozen=True)
+class Request:
+    """One episode into one language, with its preset and the folder its files are published into."""
+
+    episode: Episode
+    preset: Preset
+    outdir: Path
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of request `index` of a `dub_many`: its result, or the one-line reason it failed and whether
+    trying again could help (not for a dubkit error: a bad input, a missing model, no speech)."""
+
+    index: int
+    result: Result | None = None
+    error: str | None = None
+    permanent: bool = False
+
+    @classmethod
+    def failure(cls, index: int, exc: BaseException) -> Outcome:
+        return cls(index, error=describe(exc), permanent=isinstance(exc, DubkitError))
+
+
+StageDone = Callable[[int, str, StageReport, Job], None]
+
+
+def dub_many(
+    requests: Sequence[Request], *, cache: Cache, on_stage: StageDone | None = None, progress: Progress = _no_progress
+) -> Iterator[Outcome]:
+    """Dub many episodes stage-major: each stage runs for every episode, its models loaded once, then freed
+    before the next stage loads its own. A request that fails is yielded at once and drops out; the others go on.
+    `on_stage(index, stage, report, job)` is called as each episode finishes each stage."""
+    pool: dict[str, Any] = {}  # one pool: a model two presets share is loaded once
+    contexts = [Context(cache, r.preset, Backends(str(r.preset.path), pool), progress) for r in requests]
+    backends = Backends("batch", pool)
+    jobs: dict[int, Job] = {}
+    reports: dict[int, dict[str, StageReport]] = {}
+    for index, request in enumerate(requests):
+        try:
+            jobs[index], reports[index] = prepare(request, contexts[index]), {}
+        except Exception as exc:  # noqa: BLE001 - one bad request never stops the others
+            yield Outcome.failure(index, exc)
+    try:
+        for stage in STAGES:
+            for index in list(jobs):
+                try:
+                    jobs[index], reports[index][stage.NAME] = run_stage(stage, jobs[index], contexts[index])
+                except Exception as exc:  # noqa: BLE001
+                    del jobs[index]
+                    yield Outcome.failure(index, exc)
+                    continue
+                if on_stage:
+                    on_stage(index, stage.NAME, reports[index][stage.NAME], jobs[index])
+            backends.close()
+            _release_memory()
+        for index, job in jobs.items():
+            try:
+                yield Outcome(index, Result(job, reports[index], publish(job, requests[index].outdir)))
+            except OSError as exc:
+                yield Outcome.failure(index, exc)
+    finally:
+        backends.close()
+
+
+def prepare(request: Request, ctx: Context) -> Job:
+    """The empty job of *request*, once its languages, cast file and glossary are known good."""
+    episode = _with_script_base(_checked(request.episode), request.outdir)
+    translate.load_glossary(ctx, episode.target)
+    return Job(episode)
+
+
+class WouldCompute(Exception):
+    """Raised by a `Lookahead` cache where a stage would compute something."""
+
+
+class Lookahead(Cache):
+    """A cache that answers lookups and refuses to compute: stages replayed on it stop at their first miss."""
+
+    def lookup(self, key: Key) -> Path | None:
+        entry = super().lookup(key)
+        if entry is None:
+            raise WouldCompute(key.stage)
+        return entry
+
+    def publish(self, key: Key) -> Any:
+        raise WouldCompute(key.stage)
+
+
+def plan(request: Request, cache: Cache) -> dict[str, str]:
+    """Per stage 'hit', 'miss' or 'skipped', without running anything: the stages are replayed from the cache up
+    to the first that would compute; it and every later stage are misses."""
+    ctx = Context(Lookahead(cache.root), request.preset, Backends(str(request.preset.path)))
+    found: dict[str, str] = {}
+    try:
+        job = prepare(request, ctx)
+        for index, stage in enumerate(STAGES):
+            try:
+                job, report = run_stage(stage, job, ctx)
+            except WouldCompute:
+                return found | dict.fromkeys((s.NAME for s in STAGES[index:]), "miss")
+            found[stage.NAME] = "skipped" if report.skipped else "hit"
+    finally:
+        ctx.backends.close()
+    return found
+
+
+def run_stage(stage: Any, job: Job, ctx: Context) -> tuple[Job, StageReport]:
+    """Run one stage of one job: the job it returns, and whether the stage was cached, skipped, how long."""
+    started = time.perf_counter()
+    job = stage.run(job, ctx)
+    seconds = time.perf_counter() - started
+    artefact = job.artefacts.get(stage.NAME)
+    if artefact is None:
+        return job, StageReport(False, seconds, True)
+    return job, StageReport(artefact.cached, seconds, counts=artefact.counts)
 
 
 def publish(job: Job, outdir: Path) -> dict[str, Path]:

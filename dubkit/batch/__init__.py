@@ -1,0 +1,223 @@
+"""`dubkit batch`: every episode of a catalog into every language, crash-safe, on one machine or a Ray cluster.
+
+The catalog (`catalog.py`) gives the items, one per episode × language. The ledger (`ledger.py`, SQLite beside
+the outputs) says which are done, which failed how often, and which a live process is working on. An executor
+(`dubkit.executors.local` / `.ray`) dubs the items it claims stage-major and reports each stage and each outcome
+to a `Tracker`, which writes them into the ledger. Every stage is cached, so work cut short by a crash or Ctrl-C
+is redone only from the stage it was in. `batch.json` and `batch.html` (`report.py`) sum it up.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dubkit.batch import ledger as ledgers
+from dubkit.batch import report
+from dubkit.batch.catalog import Catalog, Row
+from dubkit.batch.catalog import load as load_catalog
+from dubkit.cache import Cache
+from dubkit.errors import ConfigError
+from dubkit.fsutil import sweep_stale
+
+log = logging.getLogger(__name__)
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One episode of the catalog into one language."""
+
+    row: Row
+    language: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.row.episode, self.language)
+
+    def to_dict(self) -> dict[str, Any]:
+        row = {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self.row).items()}
+        return {"row": row, "language": self.language}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Item:
+        row = dict(data["row"])
+        for name in ("media", "cast_file", "glossary"):
+            row[name] = Path(row[name]) if row.get(name) else None
+        return cls(Row(**{**row, "languages": tuple(row["languages"])}), str(data["language"]))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every item of a batch shares."""
+
+    outdir: Path
+    cache_root: Path
+    pipeline: str | None = None  # the preset of rows that name none
+    workers: int = 1
+    retries: int = 1
+    retry_quarantined: bool = False
+    ray_address: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+
+    def absolute(self) -> Settings:
+        """Folders that mean the same in a worker started elsewhere (a Ray node has its own working directory)."""
+        return dataclasses.replace(self, outdir=self.outdir.resolve(), cache_root=self.cache_root.resolve())
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Settings:
+        return cls(**{**data, "outdir": Path(data["outdir"]), "cache_root": Path(data["cache_root"])})
+
+
+def request(item: Item, settings: Settings):  # noqa: ANN201 - runner.Request, imported late (it loads the stages)
+    """The runner's request for *item*: its episode, its row's preset (and glossary), its output folder."""
+    from dubkit.config import load_preset, with_glossary
+    from dubkit.job import Episode
+    from dubkit.runner import Request
+
+    preset = load_preset(item.row.pipeline or settings.pipeline)
+    preset = with_glossary(preset, item.row.glossary) if item.row.glossary else preset
+    episode = Episode(item.row.media, item.language, item.row.source, cast_file=item.row.cast_file)
+    return Request(episode, preset, settings.outdir / item.row.episode)
+
+
+Progress = Callable[["Tracker"], None]
+
+
+@dataclass
+class Tracker:
+    """Claims items for this process and records what becomes of them, in the ledger and for the progress bar."""
+
+    ledger: ledgers.Ledger
+    items: Sequence[Item]
+    retries: int
+    retry_quarantined: bool = False
+    progress: Progress | None = None
+    current: dict[tuple[str, str], str] = field(default_factory=dict)  # item → the stage it is in
+
+    def claim(self, episodes: int | None = None, exclude: set[tuple[str, str]] | None = None) -> list[Item]:
+        """Claim the open items of up to *episodes* episodes (all languages of an episode together, so its
+        transcription is done once), skipping *exclude* (in flight here)."""
+        exclude = exclude or set()
+        open_ = {e.item for e in self.ledger.entries(it.key for it in self.items) if _open(e, self.retry_quarantined)}
+        wanted = [it for it in self.items if it.key in open_ and it.key not in exclude]
+        chosen = list(dict.fromkeys(it.row.episode for it in wanted))[: episodes or None]
+        candidates = [it for it in wanted if it.row.episode in chosen]
+        taken = set(self.ledger.claim([it.key for it in candidates], self.retry_quarantined))
+        return [it for it in candidates if it.key in taken]
+
+    def open_episodes(self) -> int:
+        entries = self.ledger.entries(it.key for it in self.items)
+        return len({e.episode for e in entries if _open(e, self.retry_quarantined)})
+
+    def held_elsewhere(self) -> bool:
+        return bool(self.ledger.held_elsewhere(it.key for it in self.items))
+
+    def stage(self, item: Item, stage: str, cached: bool, key: str, seconds: float) -> None:
+        if not cached:
+            self.ledger.record_stage(item.key, stage, key, seconds)
+        self.current[item.key] = stage
+        self._show()
+
+    def done(self, item: Item, outputs: Mapping[str, Path], seconds: float, stages: Any) -> None:
+        self.ledger.mark_done(item.key, outputs, seconds, stages)
+        self.current.pop(item.key, None)
+        self._show()
+
+    def failed(self, item: Item, reason: str, permanent: bool = False) -> None:
+        """A failed try; a permanent failure (bad input: trying again cannot help) is quarantined at once."""
+        status = self.ledger.mark_failed(item.key, reason, 0 if permanent else self.retries)
+        log.warning("%s %s: %s (%s)", item.row.episode, item.language, reason, status)
+        self.current.pop(item.key, None)
+        self._show()
+
+    def release(self, items: Sequence[Item]) -> None:
+        self.ledger.release(it.key for it in items)
+
+    def counts(self) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for entry in self.ledger.entries(it.key for it in self.items):
+            found[entry.status] = found.get(entry.status, 0) + 1
+        return found
+
+    def _show(self) -> None:
+        if self.progress:
+            self.progress(self)
+
+
+def run(
+    catalog_path: Path,
+    languages: Sequence[str],
+    settings: Settings,
+    *,
+    executor: str = "local",
+    allow_outside: bool = False,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Dub what the ledger does not have yet; write `batch.json` / `batch.html` into the output directory (also
+    when interrupted) and return the report."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor {executor!r}: expected one of {', '.join(EXECUTORS)}")
+    settings = settings.absolute()
+    catalog = load_catalog(catalog_path, tuple(languages), allow_outside)
+    items = [Item(row, language) for row in catalog.rows for language in row.languages]
+    ledger = ledgers.Ledger(settings.outdir)
+    tracker = Tracker(ledger, items, settings.retries, settings.retry_quarantined, progress)
+    try:
+        _sweep(settings, catalog)
+        ledger.add(it.key for it in items)
+        ledger.verify_done(it.key for it in items)
+        _executor(executor).run(items, settings, tracker)
+    finally:
+        found = report.build(catalog, items, ledger.entries(it.key for it in items), settings.outdir)
+        report.write(found, settings.outdir)
+        ledger.close()
+    return found
+
+
+def plan(catalog_path: Path, languages: Sequence[str], settings: Settings, allow_outside: bool = False) -> dict:
+    """`--dry-run`: per episode × language × stage, whether the cache has it ('hit'), would compute it ('miss')
+    or the stage has nothing to do ('skipped'); nothing runs, nothing is written."""
+    from dubkit.runner import plan as plan_stages
+
+    catalog = load_catalog(catalog_path, tuple(languages), allow_outside)
+    cache = Cache(settings.cache_root)
+    rows = []
+    for row in catalog.rows:
+        for language in row.languages:
+            item = Item(row, language)
+            try:
+                stages: dict[str, str] | str = plan_stages(request(item, settings), cache)
+            except Exception as exc:  # noqa: BLE001 - a row that cannot be planned is listed with its reason
+                from dubkit.errors import describe
+
+                stages = f"invalid: {describe(exc)}"
+            rows.append({"episode": row.episode, "language": language, "stages": stages})
+    return {"items": rows, "invalid": [dataclasses.asdict(i) for i in catalog.invalid]}
+
+
+def _open(entry: ledgers.Entry, retry_quarantined: bool) -> bool:
+    return ledgers.claimable(entry.status, entry.owner, retry_quarantined)
+
+
+def _sweep(settings: Settings, catalog: Catalog) -> None:
+    """Temporaries that killed runs left in the cache and the episodes' output folders."""
+    removed = Cache(settings.cache_root).sweep()
+    for row in catalog.rows:
+        removed += sweep_stale(settings.outdir / row.episode)
+    if removed:
+        log.info("removed %d temporaries left by interrupted runs", removed)
+
+
+def _executor(name: str):  # noqa: ANN202 - a module with run(items, settings, tracker)
+    if name == "ray":
+        from dubkit.executors import ray as executor
+    else:
+        from dubkit.executors import local as executor
+    return executor
