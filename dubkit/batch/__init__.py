@@ -133,7 +133,7 @@ class Tracker:
     def failed(self, item: Item, reason: str, permanent: bool = False) -> None:
         """A failed try; a permanent failure (bad input: trying again cannot help) is quarantined at once."""
         status = self.ledger.mark_failed(item.key, reason, 0 if permanent else self.retries)
-        log.warning("%s %s: %s (%s)", item.row.episode, item.language, reason, status)
+        log.info("%s %s: %s (%s)", item.row.episode, item.language, reason, status)
         self.current.pop(item.key, None)
         self._show()
 
