@@ -199,7 +199,10 @@ def batch(catalog: Path, targets: str, outdir: Path, **options: Any) -> None:
         found = batches.plan(catalog, languages, settings, allow)
         click.echo(json.dumps(found, ensure_ascii=False) if as_json else _plan_text(found))
         return
-    found = batches.run(catalog, languages, settings, executor=executor, allow_outside=allow, progress=_bar(as_json))
+    bar = _bar(as_json)
+    found = batches.run(catalog, languages, settings, executor=executor, allow_outside=allow, progress=bar)
+    if bar:
+        click.echo(err=True)  # end the progress line
     click.echo(json.dumps(found, ensure_ascii=False) if as_json else _totals_text(found, outdir))
     if batches.report.failed(found):
         sys.exit(1)

@@ -181,6 +181,12 @@ class Lookahead(Cache):
     def publish(self, key: Key) -> Any:
         raise WouldCompute(key.stage)
 
+    def file_digest(self, path: Path) -> str:
+        """Hashed afresh, not memoized: a look-ahead writes nothing."""
+        from dubkit.cache import sha256_file
+
+        return sha256_file(path)
+
 
 def plan(request: Request, cache: Cache) -> dict[str, str]:
     """Per stage 'hit', 'miss' or 'skipped', without running anything: the stages are replayed from the cache up

@@ -101,6 +101,15 @@ def test_ray_gives_the_same_dubs_as_the_local_executor(library, clean, tmp_path)
     assert code == 1, err
     assert report["totals"] == json.loads((clean / "batch.json").read_text())["totals"]
     assert_same_dubs(clean, tmp_path / "dubs", CLIPS)
+    (tmp_path / "dubs" / CLIPS[0] / f"{CLIPS[0]}.es.mp4").unlink()  # a deliverable lost: that item alone is redone
+    code, report, err = finished(
+        batch(library / "catalog.csv", tmp_path / "dubs", tmp_path / "cache", "--executor", "ray", "--workers", "2")
+    )
+    assert code == 1, err
+    redone = [r for r in report["items"] if r["status"] == "done" and r["attempts"] == 2]
+    assert [(r["episode"], r["language"]) for r in redone] == [(CLIPS[0], "es")]
+    assert redone[0]["stages_run"] == 0  # from the shared cache: nothing computed again
+    assert_same_dubs(clean, tmp_path / "dubs", CLIPS[:1])
 
 
 def test_kill_nine_at_random_moments_loses_nothing_and_computes_nothing_twice(library, clean, tmp_path):
@@ -138,6 +147,23 @@ def test_two_batches_on_the_same_folders_share_the_work(library, clean, tmp_path
     assert_consistent(out, cache)
 
 
+def test_a_worker_that_dies_fails_its_items_which_are_tried_again(library, clean, tmp_path):
+    out, cache = tmp_path / "dubs", tmp_path / "cache"
+    process = batch(library / "three.csv", out, cache)
+    deadline = time.monotonic() + 60
+    while not (workers := [pid for pid in _children(process.pid) if _is_worker(pid)]):
+        assert time.monotonic() < deadline, "no worker process started"
+        time.sleep(0.2)
+    time.sleep(3.0)
+    for worker in workers:
+        os.kill(worker, signal.SIGKILL)  # what the OOM killer does
+    code, report, err = finished(process)
+    assert code == 0 and report["totals"] == {"done": 6, "items": 6}, err
+    assert {r["attempts"] for r in report["items"]} == {2}  # the killed try, then the one that finished
+    assert_same_dubs(clean, out, CLIPS[:3])
+    assert_consistent(out, cache)
+
+
 def test_ctrl_c_stops_cleanly_and_a_rerun_finishes(library, clean, tmp_path):
     out, cache = tmp_path / "dubs", tmp_path / "cache"
     process = batch(library / "three.csv", out, cache, start_new_session=True)
@@ -161,7 +187,7 @@ def test_dry_run_lists_hits_and_misses_and_runs_nothing(library, clean, tmp_path
     fresh = subprocess.run([*argv, "-o", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")], **_text())
     plan = json.loads(fresh.stdout)
     assert len(plan["items"]) == 3 and all(set(i["stages"].values()) == {"miss"} for i in plan["items"])
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "cache").exists()
     warm = subprocess.run([*argv, "-o", str(tmp_path / "out"), "--cache-dir", str(clean.parent / "cache")], **_text())
     for item in json.loads(warm.stdout)["items"]:
         assert item["stages"] == {
@@ -223,6 +249,13 @@ def _children(pid: int) -> list[int]:
         except (OSError, ValueError, IndexError):
             continue
     return found
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
 
 
 def _wait_gone(pids: list[int], timeout: float = 10.0) -> None:
