@@ -162,3 +162,39 @@ def test_annex_b_and_length_prefixed_units():
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
+
+
+def test_re_encoded_pictures_keep_the_sources_colour_signalling(tmp_path):
+    """A BT.709 limited-range source stays BT.709 limited range, spliced (H.264: its spans' parameter sets say so)
+    or re-encoded whole (other codecs): a player converting it to RGB must see the colours of the source."""
+    import av
+
+    from dubkit import media
+
+    tags = "colorprim=bt709:transfer=bt709:colormatrix=bt709:range=tv"
+    h264 = _encode(tmp_path / "source.mp4", frames=30, options={"x264-params": f"keyint=20:{tags}"})
+    assert splice.layout(h264).colour == tags
+    assert splice.layout(_encode(tmp_path / "untagged.mp4", frames=30)).colour == ""
+    source = _tagged_mpeg4(tmp_path / "tagged.mp4")
+    result = splice.reencode(source, _paint(media.video_frames(source, planes=True)), tmp_path / "whole.mp4")
+    with av.open(str(result)) as container:
+        context = container.streams.video[0].codec_context
+        frames = list(container.decode(video=0))
+    assert (int(context.color_primaries), int(context.color_trc), int(context.colorspace)) == (1, 1, 1)
+    assert {int(frame.color_range) for frame in frames} == {1}
+
+
+def _tagged_mpeg4(path: Path) -> Path:
+    import av
+
+    with av.open(str(path), "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        context = stream.codec_context
+        context.color_primaries, context.color_trc, context.colorspace, context.color_range = 1, 1, 1, 1
+        for index in range(30):
+            picture = av.VideoFrame.from_ndarray(_picture(index)[:48, :64], format="rgb24")
+            picture.pts = index
+            container.mux(stream.encode(picture))
+        container.mux(stream.encode())
+    return path

@@ -31,6 +31,16 @@ from dubkit.media import Frame, h264, open_input, probe
 log = logging.getLogger(__name__)
 
 X264 = {"preset": "veryfast", "tune": "psnr", "crf": "8"}
+# What the re-encoded pictures carry besides X264: the source's colour signalling (primaries, transfer, matrix,
+# range), so a player converts them to RGB exactly as it converts the source's (a BT.709 source re-encoded
+# untagged read 43 dB from itself through swscale, 51 dB plane for plane). In the cache keys of re-encoded video.
+ENCODING = {**X264, "colour": "source"}
+# FFmpeg's AVColor* enum values → x264's names (unspecified values are left out: x264 then writes none).
+PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020"}
+TRANSFERS = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "linear", 13: "iec61966-2-1"}
+TRANSFERS |= {14: "bt2020-10", 15: "bt2020-12", 16: "smpte2084", 18: "arib-std-b67"}
+MATRICES = {0: "GBR", 1: "bt709", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 9: "bt2020nc"}
+RANGES = {1: "tv", 2: "pc"}
 PROFILES = {"Baseline": "baseline", "Constrained Baseline": "baseline", "Main": "main", "High": "high"}
 PACKETS, INDEX = "packets.h264", "packets.json"
 
@@ -60,6 +70,7 @@ class Layout:
     profile: str
     record: h264.DecoderRecord
     parameter_id: int
+    colour: str = ""  # x264-params signalling the source's colour (`colour_params`)
 
     @cached_property
     def presentation(self) -> np.ndarray:
@@ -139,6 +150,7 @@ def layout(path: Path) -> Layout | None:
             profile=PROFILES[context.profile],
             record=record,
             parameter_id=free,
+            colour=colour_params(context),
         )
 
 
@@ -236,7 +248,7 @@ def _encoder(source: Layout):  # noqa: ANN202 - av.CodecContext
     encoder.pix_fmt = "yuv420p"
     encoder.time_base = source.time_base
     encoder.framerate = source.rate
-    params = f"sps-id={source.parameter_id}:bframes=0"
+    params = ":".join(filter(None, (f"sps-id={source.parameter_id}:bframes=0", source.colour)))
     encoder.options = {**X264, "profile": source.profile, "x264-params": params}
     return encoder
 
@@ -334,17 +346,29 @@ def reencode(source: Path, edited: Iterable[tuple[Frame, np.ndarray]], out: Path
     info = probe(source)
     with open_input(info) as container:
         time_base, rate = container.streams.video[0].time_base, container.streams.video[0].average_rate
+        colour = colour_params(container.streams.video[0].codec_context)
     with atomic_path(Path(out), suffix=".mp4") as tmp, av.open(str(tmp), "w", format="mp4") as output:
         stream = output.add_stream("libx264", rate=rate or Fraction(25))
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
         stream.time_base = time_base
-        stream.options = {**X264, "profile": "high"}
+        stream.options = {**X264, "profile": "high"} | ({"x264-params": colour} if colour else {})
         for frame, rgb in edited:
             picture = av.VideoFrame.from_ndarray(_composited(frame, rgb, 0), format="yuv420p")
             picture.pts, picture.time_base = round(frame.time_s / time_base), time_base
             output.mux(stream.encode(picture))
         output.mux(stream.encode())
     return Path(out)
+
+
+def colour_params(context) -> str:  # noqa: ANN001 - av.VideoCodecContext
+    """x264-params naming the colour a decoder reports for the source ('' when it reports none)."""
+    found = (
+        ("colorprim", PRIMARIES.get(int(context.color_primaries or 2))),
+        ("transfer", TRANSFERS.get(int(context.color_trc or 2))),
+        ("colormatrix", MATRICES.get(int(context.colorspace if context.colorspace is not None else 2))),
+        ("range", RANGES.get(int(context.color_range or 0))),
+    )
+    return ":".join(f"{name}={value}" for name, value in found if value)
 
 
 def _parameter_sets(directory: Path) -> tuple[str, str]:

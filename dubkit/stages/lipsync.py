@@ -139,7 +139,7 @@ def _span_key(
     return ctx.cache.key(
         "lipsync-span",
         identity["fingerprint"],
-        identity["engine"] | {"x264": splice.X264, "av": _av_version()},
+        identity["engine"] | {"x264": splice.ENCODING, "av": _av_version()},
         {"ingest": identity["ingest"], "span": [span.start, span.end], "windows": shown, "audio": heard.hexdigest()},
     )
 
@@ -155,7 +155,7 @@ def _reencoded(job: Job, ctx: Context, backend: LipSyncer, engine: dict, windows
     key = ctx.cache.key(
         NAME,
         backend.fingerprint(),
-        engine | {"x264": splice.X264},
+        engine | {"x264": splice.ENCODING},
         {"ingest": job.key("ingest"), "dialogue": job.key("synthesize"), "windows": _jsonable(windows)},
     )
     entry = ctx.cache.lookup(key)
