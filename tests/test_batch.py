@@ -227,3 +227,17 @@ def test_the_report_is_one_file_that_fetches_nothing_and_escapes_text(tmp_path):
     assert "<script" not in page and "&lt;script&gt;" in page and "http" not in page
     json_path, html_path = report.write(found, tmp_path)
     assert json.loads(json_path.read_text())["items"][0]["error"] == "bad <script>" and html_path.is_file()
+
+
+def test_the_report_counts_the_qa_flags_of_each_dub(tmp_path):
+    row = catalog.Row("e1", tmp_path / "a.mp4", ("es",))
+    review = tmp_path / "e1" / "a.es.qa"
+    review.mkdir(parents=True)
+    (review / "report.html").write_text("<html></html>")
+    (review / "report.json").write_text(json.dumps({"episode": {"lines": {"total": 7, "flagged": 2}}}))
+    outputs = {"report": {"path": str(review / "report.html"), "sha256": "x"}}
+    entry = ledger.Entry("e1", "es", "done", 1, None, None, 12.5, outputs, {"ingest": {"cached": True}})
+    found = report.build(catalog.Catalog(tmp_path / "c.csv", (row,)), [Item(row, "es")], [entry], tmp_path)
+    (item,) = found["items"]
+    assert (item["qa_flagged"], item["qa_lines"], item["stages_cached"], item["stages_run"]) == (2, 7, 1, 0)
+    assert "2 of 7 lines flagged" in report.to_html(found)

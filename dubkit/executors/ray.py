@@ -5,7 +5,8 @@ model stages when the cluster has GPUs), each holding the stage's backends, so a
 claimed item goes to them as a row of JSON (the item and its job: paths into the cache, the script), and comes
 back the same way; then the actors are killed and the next stage's start. The cache directory must be storage
 every node shares; the driver publishes the outputs and alone writes the ledger, so a re-submitted run redoes
-only what the cache misses. Without `--ray-address` (or RAY_ADDRESS) a local Ray instance is started.
+only what the cache misses. Without `--ray-address` (or RAY_ADDRESS) a local Ray instance is started, with one
+CPU per worker.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def _connect(settings: Settings) -> bool:
         if settings.ray_address:
             ray.init(address=settings.ray_address, logging_level=logging.WARNING)
         else:
-            ray.init(include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+            cpus = settings.workers  # a local instance as large as the workers asked for: one CPU each
+            ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BackendUnavailable("ray", f"cannot reach the cluster ({exc})", "pip install 'dubkit[ray]'") from None
     return True
