@@ -3,6 +3,8 @@
 Per clip:
 - sync confidence of the *untouched* picture against the dubbed audio, and of the *lip-synced* picture
   against the same audio (`dubkit.qa.sync.estimate` on the largest face), with the estimated offset after;
+  and per line, from the review report (the face that follows the speech best: the speaker when two take
+  turns), the median confidence before and after and the largest offset after;
 - fidelity outside the mouths: every output frame against the decoded input, PSNR of luma (Y) and of RGB
   over the pixels outside every face's lower-face region (box width + 10 % each side, from the mouth line
   less 10 % of the face height to 15 % below the chin): minimum and mean over frames;
@@ -125,6 +127,22 @@ def stills(clip: Path, output: Path, analysis: tracks.Analysis, dub_audio: np.nd
     return written
 
 
+def per_line(result: dict) -> dict:
+    """Median sync confidence over the lines, before and after, from the review report: per line the face that
+    follows the speech best (with two speakers taking turns, the speaking one; the whole-clip figures take the
+    largest face)."""
+    if not result.get("report"):
+        return {}
+    lines = json.loads((Path(result["report"]).parent / "report.json").read_text())["lines"]
+    found = {}
+    for side in ("before", "after"):
+        values = [line["sync"][side]["confidence"] for line in lines if (line.get("sync") or {}).get(side)]
+        found[f"lines_confidence_{side}"] = round(float(np.median(values)), 2) if values else None
+    offsets = [abs(line["sync"]["after"]["offset_frames"]) for line in lines if (line.get("sync") or {}).get("after")]
+    found["lines_offset_after_max"] = round(max(offsets), 2) if offsets else None
+    return found
+
+
 def measure(clip: Path, out: Path) -> dict:
     result = dub(clip, out)
     output = Path(result["output"])
@@ -140,6 +158,7 @@ def measure(clip: Path, out: Path) -> dict:
         "offset_after_frames": round(after.offset_frames, 2) if after else None,
         "spans": f"{stage.get('counts', {}).get('spans_rendered', 0)}/{stage.get('counts', {}).get('spans', 0)}",
         "lipsync_s": stage["seconds"],
+        **per_line(result),
         **fidelity(clip, output, lower_faces(analysis, (info.height, info.width))),
     }
     (out / "stills").mkdir(parents=True, exist_ok=True)
