@@ -2,9 +2,10 @@
 
 Each dubbed line's translation becomes one or more cues (`dubkit.linebreak`: at most `max_lines` lines of
 `max_chars_per_line`, balanced, broken at punctuation). The cues share the line's dubbed time in proportion
-to their text; a cue too short to read (reading speed, minimum duration) runs on into the silence after the
-line; cues keep a gap of `min_gap_frames` frames of the video and last at most `max_duration_ms`. A rule that
-cannot be kept (text too fast even with all the time up to the next line) is reported; no text is dropped.
+to their text, and `dubkit.spotting` times them as a subtitler would: a small lead-in, run-on into the silence
+after the speech, time borrowed from neighbours within a bounded drift, two short lines shown as one two-line
+cue; cues keep a gap of `min_gap_frames` frames of the video and last at most `max_duration_ms`. A rule that
+cannot be kept (text too fast even with all that) is reported; no text is dropped or reworded.
 """
 
 from __future__ import annotations
@@ -17,14 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dubkit import linebreak
+from dubkit import linebreak, spotting
 from dubkit.config import SubtitleConfig
 from dubkit.fsutil import atomic_path
 from dubkit.job import LineFit
 from dubkit.script import Script
 
 FALLBACK_FPS = 25.0
-LAYOUT = "cues v1"  # enters the render stage's cache key: change it when the cue layout changes
+LAYOUT = "cues v2"  # enters the render stage's cache key: change it when the cue layout changes
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 
 
@@ -80,6 +81,7 @@ class _Line:
     start_ms: int
     end_ms: int
     text: str
+    speaker: str
 
 
 def write(
@@ -111,32 +113,17 @@ def gap_ms(rules: SubtitleConfig, fps: float) -> int:
     return math.ceil(rules.min_gap_frames * 1000 / (fps if fps > 0 else FALLBACK_FPS))
 
 
-def required_ms(chars: int, rules: SubtitleConfig) -> int:
-    """How long a cue of *chars* characters must stay up: reading speed and minimum duration, at most the maximum."""
-    reading = math.ceil(chars * 1000 / rules.max_chars_per_second)
-    return min(rules.max_duration_ms, max(rules.min_duration_ms, reading))
-
-
 def layout(
     script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
 ) -> list[Cue]:
-    """The cues of every translated line, in time order, under *rules* (already for the target language)."""
+    """The cues of every translated line, in time order, under *rules* (already for the target language), timed
+    by `dubkit.spotting`; *end_ms*: the video's end (else the last line's end plus `max_duration_ms`)."""
     lines = _dubbed_lines(script, fits)
     gap, frame = gap_ms(rules, fps), math.ceil(1000 / (fps if fps > 0 else FALLBACK_FPS))
-    cues: list[Cue] = []
-    earliest = 0
-    for index, line in enumerate(lines):
-        texts = cue_texts(line.text, line.end_ms - line.start_ms, rules, gap)
-        start = max(line.start_ms, earliest)
-        if index + 1 < len(lines):
-            window_end = lines[index + 1].start_ms - gap
-        else:
-            window_end = end_ms if end_ms is not None else line.end_ms + rules.max_duration_ms
-        least = len(texts) * frame + (len(texts) - 1) * gap  # lines that overlap: the next one waits
-        placed = _place(line, texts, start, max(window_end, start + least), rules, gap)
-        cues.extend(placed)
-        earliest = placed[-1].end_ms + gap
-    return cues
+    limit = end_ms if end_ms is not None else max((line.end_ms for line in lines), default=0) + rules.max_duration_ms
+    slots = [slot for line in lines for slot in _slots(line, rules, gap)]
+    timed = spotting.spot(slots, spotting.Timing(rules, gap, frame, limit))
+    return [Cue(slot.line, start, end, slot.lines) for slot, start, end in timed]
 
 
 def _dubbed_lines(script: Script, fits: Sequence[LineFit]) -> list[_Line]:
@@ -147,7 +134,7 @@ def _dubbed_lines(script: Script, fits: Sequence[LineFit]) -> list[_Line]:
         text = " ".join(segment.translation.split())
         if text:
             start, end = spans.get(segment.id, (segment.start_ms, segment.end_ms))
-            lines.append(_Line(segment.id, start, max(start, end), text))
+            lines.append(_Line(segment.id, start, max(start, end), text, segment.speaker))
     return sorted(lines, key=lambda line: (line.start_ms, line.end_ms))
 
 
@@ -161,33 +148,16 @@ def cue_texts(text: str, span_ms: int, rules: SubtitleConfig, gap: int) -> list[
     return [tuple(linebreak.set_lines(group, limits)) for group in groups]
 
 
-def _place(
-    line: _Line, texts: list[tuple[str, ...]], start: int, window_end: int, rules: SubtitleConfig, gap: int
-) -> list[Cue]:
-    """Time the cues of one line within [start, window_end].
-
-    Each cue starts where its share of the speech does (shares in proportion to characters) or after the cue
-    before it, and stays up to the next cue (or the end of the speech), at least as long as it needs to be read,
-    never past the latest moment that leaves the cues after it their own time. When even the whole window is
-    too short, every cue gets the same fraction of what it needs: the best there is, reported by `check`.
-    """
+def _slots(line: _Line, rules: SubtitleConfig, gap: int) -> list[spotting.Slot]:
+    """The cues of one line, each anchored to its share of the line's speech (shares in proportion to text)."""
+    texts = cue_texts(line.text, line.end_ms - line.start_ms, rules, gap)
     chars = [len(" ".join(lines)) for lines in texts]
-    count = len(texts)
-    speech_end = min(max(line.end_ms, start), window_end)
-    shares = [start + (speech_end - start) * done / sum(chars) for done in itertools.accumulate(chars, initial=0)]
-    need = [required_ms(size, rules) for size in chars]
-    room = window_end - start - (count - 1) * gap
-    if sum(need) > room:
-        need = [max(1, math.floor(n * room / sum(need))) for n in need]
-    latest = [window_end - sum(need[j:]) - (count - 1 - j) * gap for j in range(count)] + [window_end + gap]
-    cues: list[Cue] = []
-    for j, lines in enumerate(texts):
-        begin = round(shares[j]) if j == 0 else max(round(shares[j]), cues[-1].end_ms + gap)
-        begin = max(start, min(begin, latest[j]))
-        follow = round(shares[j + 1]) - gap if j + 1 < count else speech_end
-        end = min(max(begin + need[j], follow), begin + rules.max_duration_ms, latest[j + 1] - gap)
-        cues.append(Cue(line.id, begin, end, lines))
-    return cues
+    span = line.end_ms - line.start_ms
+    bounds = [line.start_ms + round(span * done / sum(chars)) for done in itertools.accumulate(chars, initial=0)]
+    return [
+        spotting.Slot(line.id, bounds[j], bounds[j + 1], tuple((line.speaker, text) for text in lines), len(texts) == 1)
+        for j, lines in enumerate(texts)
+    ]
 
 
 def check(cues: Sequence[Cue], rules: SubtitleConfig, fps: float = 0.0) -> list[Violation]:

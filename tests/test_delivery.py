@@ -194,6 +194,59 @@ def test_fitted_gain_recovers_a_normalization_gain(tmp_path: Path) -> None:
     assert render._fitted_gain(tmp_path / "raw.wav", tmp_path / "norm.wav", 10000) == pytest.approx(0.5, rel=1e-4)
 
 
+def _speech_like(seconds: float, level: float, seed: int) -> np.ndarray:
+    """Noise bursts (250 ms on, 250 ms off) at *level*: speech enough for an active-level meter."""
+    rng = np.random.default_rng(seed)
+    samples = level * rng.standard_normal(int(seconds * 48000)).astype(np.float32)
+    samples.reshape(-1, 12000)[1::2] = 0.0
+    return samples
+
+
+def test_every_take_is_placed_at_the_line_level_from_its_own_samples() -> None:
+    from dubkit import audio
+    from dubkit.stages import synthesize
+
+    for level in (0.01, 0.1, 0.5):
+        placed = synthesize.at_line_level(_speech_like(2.0, level, 1), 48000)
+        assert audio.active_rms_db(placed, 48000) == pytest.approx(synthesize.LINE_LEVEL_DB, abs=0.01)
+    silence = np.zeros(48000, np.float32)
+    assert not synthesize.at_line_level(silence, 48000).any()
+    whisper = _speech_like(1.0, 10 ** (-48 / 20), 2)  # 24 dB under the line level: raised by at most the cap
+    raised = audio.active_rms_db(synthesize.at_line_level(whisper, 48000), 48000) - audio.active_rms_db(whisper, 48000)
+    assert raised == pytest.approx(min(synthesize.LINE_LEVEL_DB + 48, synthesize.MAX_LINE_GAIN_DB), abs=0.1)
+
+
+def test_the_line_level_enters_the_synthesize_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dubkit.stages import synthesize
+    from dubkit.stages.base import Context
+
+    context = Context(None, load_preset(), None)  # type: ignore[arg-type]
+    before = synthesize._options({}, context)
+    monkeypatch.setattr(synthesize, "LINE_LEVEL_DB", synthesize.LINE_LEVEL_DB + 3.0)
+    assert synthesize._options({}, context) != before
+
+
+def test_the_dialogue_gain_depends_on_the_source_not_on_the_other_lines(tmp_path: Path) -> None:
+    """Two dialogue tracks that differ in one line (one twice as loud and longer) mix identically elsewhere."""
+    from dubkit.stages import synthesize
+
+    bed = 0.01 * np.random.default_rng(3).standard_normal((6 * 48000, 2)).astype(np.float32)
+    write_wav(tmp_path / "bed.wav", bed, 48000, subtype="FLOAT")
+    (tmp_path / "speech_level.json").write_text('{"active_rms_db": -20.0}')
+    first, second = np.zeros(6 * 48000, np.float32), np.zeros(6 * 48000, np.float32)
+    first[:96000] = second[:96000] = synthesize.at_line_level(_speech_like(2.0, 0.1, 4), 48000)
+    first[144000:192000] = synthesize.at_line_level(_speech_like(1.0, 0.1, 5), 48000)
+    second[144000:240000] = synthesize.at_line_level(_speech_like(2.0, 0.2, 6), 48000)
+    gains = []
+    for name, dialogue in (("first", first), ("second", second)):
+        write_wav(tmp_path / f"{name}.wav", dialogue, 48000, subtype="FLOAT")
+        gains.append(render._mix(tmp_path / "bed.wav", tmp_path / f"{name}.wav", tmp_path / f"{name}.mix.wav"))
+    assert gains[0] == gains[1] == pytest.approx(10 ** ((-20.0 - synthesize.LINE_LEVEL_DB) / 20))
+    mixes = [read_wav(tmp_path / f"{name}.mix.wav")[0] for name in ("first", "second")]
+    np.testing.assert_array_equal(mixes[0][:144000], mixes[1][:144000])
+    np.testing.assert_array_equal(mixes[0][240000:], mixes[1][240000:])
+
+
 # --- a real dub, one per profile (slow) ------------------------------------------------------------------------
 
 PROFILES = tuple(LOUDNESS_PROFILES)

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dubkit import linebreak, subtitles
+from dubkit import linebreak, spotting, subtitles
 from dubkit.config import SubtitleConfig, load_preset
 from dubkit.errors import ConfigError
 from dubkit.job import LineFit
 from dubkit.script import Script, Segment
 from tests.clitools import dubkit, summary
+from tests.conftest import SHARED_MEDIA
 
 RULES = SubtitleConfig()
 LONG = (
@@ -22,9 +23,11 @@ LONG = (
 )
 
 
-def script_of(*lines: tuple[int, int, str], target: str = "es") -> Script:
+def script_of(*lines: tuple, target: str = "es") -> Script:
+    """Lines (start, end, translation[, speaker]); the speaker is S1 unless given."""
     segments = tuple(
-        Segment(f"L{index}", start, end, "source", translation=text) for index, (start, end, text) in enumerate(lines)
+        Segment(f"L{index}", start, end, "source", *speaker, translation=text)
+        for index, (start, end, text, *speaker) in enumerate(lines)
     )
     return Script("en", target, ()).with_segments(segments)
 
@@ -202,6 +205,77 @@ def test_overlapping_lines_are_shown_one_after_the_other():
     assert all(b.start_ms - a.end_ms >= 80 for a, b in zip(cues, cues[1:], strict=False))
 
 
+def test_a_cue_comes_up_a_few_frames_early_so_the_next_line_keeps_its_time():
+    """21 characters need 1236 ms; the next line speaks 1250 ms after this one: 66 ms of lead-in (3 frames at most)
+    let the next cue come up on its speech."""
+    cues = cues_of((1000, 1500, "El elemento de señal."), (2250, 3500, "Bien hecho."))
+    assert cues[0].start_ms == 2250 - 80 - 1236 >= 1000 - spotting.LEAD_IN_FRAMES * 40
+    assert cues[1].start_ms == 2250
+    assert_rules_kept(cues)
+
+
+def test_a_line_with_no_room_to_lead_in_delays_the_next_cue_a_little():
+    """Speech from the first frame (no lead-in possible) that needs 38 ms more than it has: the next cue comes up
+    38 ms after its speech, within the drift bound."""
+    text = "mis mayores flaquezas es pedir ayuda cuando yo preciso."  # 55 characters: 3236 ms
+    cues = cues_of((0, 3198, text), (3280, 5280, "Yo me gustaría hacer mejor en eso."))
+    assert (cues[0].start_ms, cues[0].end_ms) == (0, 3236)
+    assert cues[1].start_ms == 3236 + 80 and cues[1].start_ms - 3280 <= spotting.MAX_DELAY_MS
+    assert_rules_kept(cues)
+
+
+def test_borrowed_time_never_moves_a_cue_further_than_the_drift_bound_from_its_speech():
+    text = "Esto es una frase bastante larga para tan poco tiempo de habla."  # 63 characters: 3706 ms
+    cues = cues_of((0, 1000, text), (1200, 3000, "Bien."), (3300, 4000, "Vale."))
+    assert cues[1].start_ms == 1200 + spotting.MAX_DELAY_MS
+    assert cues[0].end_ms == cues[1].start_ms - 80
+    assert {(v.line, v.rule) for v in subtitles.check(cues, RULES, 25.0)} == {("L0", "max_chars_per_second")}
+
+
+def test_two_short_lines_of_two_speakers_share_a_cue_with_a_hyphen_each():
+    """Alone, '¡No!' would need 833 ms and push the answer 513 ms late; together they are one cue that spans both
+    lines and the pause between them, each speaker's line opened by a hyphen."""
+    cues = cues_of((1000, 1300, "¡No!", "S1"), (1400, 1800, "¿Por qué no?", "S2"), (3000, 4000, "Porque no.", "S1"))
+    assert [cue.lines for cue in cues] == [("-¡No!", "-¿Por qué no?"), ("Porque no.",)]
+    assert (cues[0].line, cues[0].start_ms) == ("L0", 1000) and cues[0].end_ms >= 1800
+    assert_rules_kept(cues)
+
+
+def test_short_lines_of_one_speaker_share_a_cue_without_hyphens():
+    cues = cues_of((1000, 1300, "¡No!"), (1400, 1800, "¡Vete ya!"))
+    assert [cue.lines for cue in cues] == [("¡No!", "¡Vete ya!")]
+    assert_rules_kept(cues)
+
+
+def test_short_lines_with_time_enough_keep_their_own_cues():
+    cues = cues_of((1000, 1300, "¡No!", "S1"), (2500, 2800, "¿Por qué?", "S2"))
+    assert [cue.lines for cue in cues] == [("¡No!",), ("¿Por qué?",)]
+    assert_rules_kept(cues)
+
+
+def test_a_cue_a_few_frames_late_is_on_time_and_keeps_its_own_cue():
+    """'¡No!' runs on to 1713 ms: the answer comes up 113 ms (under 3 frames) after its speech rather than 680 ms
+    before it as the second line of a shared cue."""
+    cues = cues_of((1000, 1300, "¡No!", "S1"), (1680, 2000, "¿Qué?", "S2"))
+    assert [cue.lines for cue in cues] == [("¡No!",), ("¿Qué?",)]
+    assert 0 < cues[1].start_ms - 1680 <= spotting.LEAD_IN_FRAMES * 40
+    assert_rules_kept(cues)
+
+
+def test_lines_too_wide_to_stand_one_above_the_other_are_not_merged():
+    wide = "Esto no cabe en una línea con un guion de" + "."  # 42 characters: with a hyphen, 43
+    cues = cues_of((1000, 1300, "¡No!", "S1"), (1400, 3000, wide, "S2"))
+    assert [cue.lines for cue in cues] == [("¡No!",), (wide,)]
+
+
+def test_many_lines_spoken_at_once_are_shown_in_turn_without_overlap():
+    lines = [(1000, 1200, f"Línea número {n} de un grupo que habla a la vez.", f"S{n}") for n in range(6)]
+    cues = cues_of(*lines, end_ms=4000)
+    assert words_of(cues) == " ".join(text for _, _, text, _ in lines).split()
+    assert all(b.start_ms - a.end_ms >= 80 and a.duration_ms > 0 for a, b in zip(cues, cues[1:], strict=False))
+    assert cues[-1].end_ms <= 4000
+
+
 def test_no_cue_stays_up_longer_than_the_maximum():
     cues = cues_of((0, 20000, "Silencio."), (21000, 41000, "Una línea corta que dura mucho rato, muchísimo."))
     assert all(cue.duration_ms <= RULES.max_duration_ms for cue in cues)
@@ -278,29 +352,51 @@ def broken_rules(cues, rules: SubtitleConfig, fps: float) -> list[str]:
     return found
 
 
+def shared_clips() -> list:
+    """Every shared video clip (relative to media/video), face_4 expected to fail: see the reason."""
+    too_fast = {
+        "talking_heads/face_4.mp4": "131 characters of translation need 7.7 s at 17 cps (gaps included); the clip "
+        "is 6.63 s long and its dub overflows it by 0.97 s: only rewording the line would make it readable"
+    }
+    found = sorted(p.relative_to(SHARED_MEDIA / "video").as_posix() for p in SHARED_MEDIA.glob("video/*/*.*"))
+    clips = [clip for clip in found if clip.endswith((".mp4", ".mpg"))] or ["grid/bbaf2n.mpg"]  # skipped if absent
+    return [
+        pytest.param(clip, marks=pytest.mark.xfail(strict=True, reason=too_fast[clip])) if clip in too_fast else clip
+        for clip in clips
+    ]
+
+
+def cue_words(lines: list[str]) -> list[str]:
+    """The words a cue shows, without the hyphens that open each speaker's line in a two-speaker cue."""
+    hyphens = len(lines) > 1 and all(line.startswith(spotting.DUAL_SPEAKER_DASH) for line in lines)
+    return " ".join(line[len(spotting.DUAL_SPEAKER_DASH) :] if hyphens else line for line in lines).split()
+
+
+@pytest.fixture(scope="module")
+def shared_cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("subtitle-cache")
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "clip",
-    ["talking_heads/face_4.mp4", "hard_cases/grid_3speakers_hard_cuts.mp4", "grid/bbaf2n.mpg"],
-)
-def test_real_dub_subtitles_keep_the_rules(tmp_path, shared_media, clip):
+@pytest.mark.parametrize("clip", shared_clips())
+def test_real_dub_subtitles_keep_every_rule_on_every_cue(tmp_path, shared_media, shared_cache, clip):
     from dubkit import media
 
     source = shared_media / "video" / clip
     args = ("translate", source, "--to", "es", "--from", "en", "--no-lipsync", "--no-qa", "-o", tmp_path / "out")
-    result = summary(dubkit(*args, "--json", cache=tmp_path / "cache"))
+    result = summary(dubkit(*args, "--json", cache=shared_cache))
     rules = load_preset("default").subtitles.for_language("es")
     cues = srt_cues(Path(result["subtitles"]))
     script = Script.load(Path(result["script"]))
-    assert cues and " ".join(w for *_, lines in cues for w in " ".join(lines).split()) == " ".join(
+    assert cues and [w for *_, lines in cues for w in cue_words(lines)] == [
         w for s in script.segments for w in s.translation.split()
-    )
+    ]
+    assert [start for start, *_ in cues] == sorted(start for start, *_ in cues)
     broken = broken_rules(cues, rules, media.probe(source).fps or 25.0)
     counts = result["stages"]["render"]["counts"]
     assert counts["subtitle_cues"] == len(cues)
     assert counts["subtitle_violations"] == len(broken)  # whatever could not be kept is reported
-    assert set(broken) <= {"max_chars_per_second", "min_duration_ms"}  # the layout rules always hold
-    assert [start for start, *_ in cues] == sorted(start for start, *_ in cues)
+    assert broken == []
 
 
 @pytest.mark.slow

@@ -22,7 +22,7 @@ from dubkit.config import LoudnessTarget, RenderConfig
 from dubkit.errors import MediaError
 from dubkit.job import Artefact, Job
 from dubkit.media import delivery as deliverables
-from dubkit.stages import ingest
+from dubkit.stages import ingest, synthesize
 from dubkit.stages.base import Context
 
 NAME = "render"
@@ -58,6 +58,7 @@ def run(job: Job, ctx: Context) -> Job:
         "labels": dataclasses.asdict(tags),
         "codec_headroom_db": CODEC_HEADROOM_DB,
         "min_over_bed_db": MIN_OVER_BED_DB,
+        "dialogue_level_db": synthesize.LINE_LEVEL_DB,
         "subtitles": {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT},
     }
     key = ctx.cache.key(
@@ -123,15 +124,16 @@ def _mix(bed_wav: Path, dialogue_wav: Path, out: Path) -> np.float32:
     """Bed plus dialogue, the dialogue brought to the level the original speech had over that bed (and at least
     `MIN_OVER_BED_DB` above the bed); returns the dialogue's gain.
 
-    Streamed block by block (the bed is never whole in memory); the result is what adding the zero-padded,
-    gain-scaled mono dialogue to every channel of the zero-padded bed gives.
+    The gain comes from the source alone: synthesize placed every line at `LINE_LEVEL_DB`, so the dialogue is not
+    measured, and an edited line leaves every other line's level as it was. Streamed block by block (the bed is
+    never whole in memory); the result is what adding the zero-padded, gain-scaled mono dialogue to every channel of
+    the zero-padded bed gives.
     """
     _, rate, channels = audio.wav_shape(bed_wav)
     block = rate * BLOCK_S
     speech_db = json.loads((bed_wav.parent / "speech_level.json").read_text())["active_rms_db"]
-    dialogue_db = audio.blocks_active_rms_db(_dialogue_blocks(dialogue_wav, rate, block), rate)
     target_db = max(speech_db, audio.blocks_active_rms_db(audio.wav_blocks(bed_wav, block), rate) + MIN_OVER_BED_DB)
-    gain = np.float32(10.0 ** (np.clip(target_db - dialogue_db, -MAX_GAIN_DB, MAX_GAIN_DB) / 20.0))
+    gain = np.float32(10.0 ** (np.clip(target_db - synthesize.LINE_LEVEL_DB, -MAX_GAIN_DB, MAX_GAIN_DB) / 20.0))
     pairs = zip_longest(audio.wav_blocks(bed_wav, block), _dialogue_blocks(dialogue_wav, rate, block))
     with audio.wav_writer(out, rate, channels, subtype="FLOAT") as sink:
         for bed, dialogue in pairs:

@@ -20,6 +20,11 @@ from dubkit.voices import Voice, auto_cast, castable, choose, load_voices
 
 NAME = "synthesize"
 DIALOGUE_RATE = 48000
+# Every line is placed on the dialogue track at this active speech level (`audio.active_rms_db`), so the track's level
+# is known without measuring it: render's dialogue gain then depends on no other line, and an edited line changes the
+# dub only where it is spoken. -24 dBFS leaves speech peaks (crest factor up to ~20 dB) clear of full scale.
+LINE_LEVEL_DB = -24.0
+MAX_LINE_GAIN_DB = 30.0  # a near-silent take is raised at most this much, not blown up to the reference level
 
 
 class Synthesizer(Protocol):
@@ -126,7 +131,12 @@ def _fingerprints(voices: Any, ctx: Context) -> dict[str, Any]:
 
 def _options(cast: dict[str, Voice], ctx: Context) -> dict[str, Any]:
     profiles = {v.name: dataclasses.asdict(v) for v in cast.values()}
-    return {"fit": dataclasses.asdict(ctx.preset.synthesize.fit), "voices": profiles, "rate": DIALOGUE_RATE}
+    return {
+        "fit": dataclasses.asdict(ctx.preset.synthesize.fit),
+        "voices": profiles,
+        "rate": DIALOGUE_RATE,
+        "line_level_db": [LINE_LEVEL_DB, MAX_LINE_GAIN_DB],
+    }
 
 
 def _line_identity(segment: Segment, voice: Voice) -> list[Any]:
@@ -187,15 +197,27 @@ def _ms(wav: Path) -> float:
 
 
 def _assemble(fitted: list[tuple[LineFit, Path]], duration_ms: int, out: Path) -> None:
-    """Place every line at its start on a silent 48 kHz mono track as long as the episode."""
+    """Place every line at its start, at `LINE_LEVEL_DB`, on a silent 48 kHz mono track as long as the episode."""
     track = np.zeros(int(duration_ms * DIALOGUE_RATE / 1000), dtype=np.float32)
     for line, wav in fitted:
         samples, rate = audio.read_wav(wav)
-        samples = audio.resample(audio.to_mono(samples), rate, DIALOGUE_RATE)
+        samples = at_line_level(audio.resample(audio.to_mono(samples), rate, DIALOGUE_RATE), DIALOGUE_RATE)
         start = int(line.start_ms * DIALOGUE_RATE / 1000)
         end = min(start + len(samples), len(track))
         track[start:end] += samples[: end - start]
     audio.write_wav(out, np.clip(track, -1.0, 1.0, out=track), DIALOGUE_RATE, subtype="FLOAT")
+
+
+def at_line_level(samples: np.ndarray, rate: int) -> np.ndarray:
+    """One take scaled to `LINE_LEVEL_DB` of active speech, from its own samples alone (a silent take stays silent).
+
+    Each line's level is its own: TTS engines and voices speak at different levels, and a level measured over the
+    whole track would tie every line's gain to every other line's text."""
+    level = audio.active_rms_db(samples, rate)
+    if level <= -120.0:
+        return samples
+    gain_db = min(LINE_LEVEL_DB - level, MAX_LINE_GAIN_DB)
+    return (samples * np.float32(10.0 ** (gain_db / 20.0))).astype(np.float32)
 
 
 def _load_lines(entry: Path) -> tuple[LineFit, ...]:
