@@ -21,7 +21,7 @@ from dubkit.batch import report
 from dubkit.batch.catalog import Catalog, Row
 from dubkit.batch.catalog import load as load_catalog
 from dubkit.cache import Cache
-from dubkit.errors import ConfigError
+from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.fsutil import sweep_stale
 
 log = logging.getLogger(__name__)
@@ -217,7 +217,10 @@ def _sweep(settings: Settings, catalog: Catalog) -> None:
 
 def _executor(name: str):  # noqa: ANN202 - a module with run(items, settings, tracker)
     if name == "ray":
-        from dubkit.executors import ray as executor
+        try:
+            from dubkit.executors import ray as executor
+        except ImportError as exc:
+            raise BackendUnavailable("ray", f"cannot import it ({exc})", "pip install 'dubkit[ray]'") from None
     else:
         from dubkit.executors import local as executor
     return executor
