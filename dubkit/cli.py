@@ -141,7 +141,7 @@ def translate(
     lines = summary["lines"]
     click.echo(
         f"lines: {lines['total']} total, {lines['synthesized']} synthesized, "
-        f"{lines['cached']} cached, {lines['overflow']} overflow",
+        f"{lines['cached']} cached, {lines['overflow']} overflow, {lines['cut']} cut at the end",
         err=True,
     )
     _echo_checks(summary)

@@ -40,10 +40,30 @@ class TranslateConfig:
 
 @dataclass(frozen=True)
 class FitConfig:
+    """How far a dubbed line may be sped up, stretched and moved to fit its slot (`dubkit.fit`).
+
+    `max_end_stretch`: the time-stretch allowed, beyond `max_stretch`, to a line the episode's end would otherwise
+    cut. 1.5 on top of the engine's `max_speed` (1.15) is ~1.7x the natural rate: time-compressed speech stays
+    intelligible up to about twice its natural rate, though comprehension already suffers past ~1.6x and a phase
+    vocoder's artefacts grow with the factor; so it is kept for this last resort, and QA flags it (above its own
+    `max_stretch`) for a listen. What still does not fit is cut at the episode's end."""
+
     max_speed: float = 1.15
     max_stretch: float = 1.25
     max_borrow_ms: int = 800
     min_gap_ms: int = 80
+    max_end_stretch: float = 1.5
+
+    def __post_init__(self) -> None:
+        for name, least in (("max_speed", 1), ("max_stretch", 1), ("max_borrow_ms", 0), ("min_gap_ms", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
+                raise ValueError(f"{name} must be a number ≥ {least}, not {value!r}")
+        end = self.max_end_stretch
+        if isinstance(end, bool) or not isinstance(end, int | float) or not self.max_stretch <= end <= 4:
+            raise ValueError(
+                f"max_end_stretch must be a number from max_stretch ({self.max_stretch}) to 4, not {end!r}"
+            )
 
 
 @dataclass(frozen=True)

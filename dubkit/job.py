@@ -42,7 +42,9 @@ class Artefact:
 
 @dataclass(frozen=True)
 class LineFit:
-    """How one dubbed line was fitted to its slot."""
+    """How one dubbed line was fitted to its slot: *start_ms* / *end_ms* where its speech plays (a line the episode's
+    end would cut may start before its source line); *cut_ms*, how much of it the episode's end still cuts off
+    (0 for fits written before it was recorded)."""
 
     id: str
     start_ms: int
@@ -51,6 +53,7 @@ class LineFit:
     stretch: float
     overflow_ms: int
     synthesized: bool
+    cut_ms: int = 0
 
     @property
     def overflow(self) -> bool:

@@ -60,6 +60,7 @@ class Result:
                 "synthesized": synthesized,
                 "cached": len(lines) - synthesized,
                 "overflow": sum(line.overflow for line in lines),
+                "cut": sum(line.cut_ms > 0 for line in lines),
             },
             "fits": [dataclasses.asdict(line) for line in lines],
             "glossary": self.job.glossary.summary() if self.job.glossary else None,

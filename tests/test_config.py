@@ -73,3 +73,10 @@ def test_every_preset_names_known_backends_voices_and_options(path):
         registry.check_options(registry.spec("tts", name), options, path.name)
     voices = load_voices()
     assert {*preset.synthesize.voices.values(), preset.synthesize.fallback_voice} <= set(voices)
+
+
+def test_fit_end_stretch_is_validated(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[synthesize.fit]\nmax_end_stretch = 1.1\n")
+    with pytest.raises(ConfigError, match=r"bad\.toml.*max_end_stretch"):
+        load_preset(str(path))

@@ -63,6 +63,8 @@ def test_flags_follow_the_thresholds():
     assert report.line_flags(mute, None, limits, "es") == ["silent"]
     long = {**line, "stretch": 1.6, "duration_ratio": 1.6, "overflow_ms": 900}
     assert report.line_flags(long, None, limits, "es") == ["stretch", "duration", "overflow"]
+    cut = LineFit("L", 1000, 2050, 1.15, 1.5, 120, True, cut_ms=120)  # overflow within the limit, yet lost
+    assert report.line_flags({**line, "overflow_ms": 120}, cut, limits, "es") == ["cut"]
 
 
 @pytest.fixture(scope="module")

@@ -356,7 +356,7 @@ def shared_clips() -> list:
     """Every shared video clip (relative to media/video), face_4 expected to fail: see the reason."""
     too_fast = {
         "talking_heads/face_4.mp4": "131 characters of translation need 7.7 s at 17 cps (gaps included); the clip "
-        "is 6.63 s long and its dub overflows it by 0.97 s: only rewording the line would make it readable"
+        "is 6.63 s long (its dub is stretched to end with it): only rewording the line would make it readable"
     }
     found = sorted(p.relative_to(SHARED_MEDIA / "video").as_posix() for p in SHARED_MEDIA.glob("video/*/*.*"))
     clips = [clip for clip in found if clip.endswith((".mp4", ".mpg"))] or ["grid/bbaf2n.mpg"]  # skipped if absent

@@ -98,6 +98,7 @@ def test_lines_start_on_time_and_stretch_is_bounded(first_run):
         assert 1.0 <= fit["stretch"] <= 1.25
         assert 1.0 <= fit["speed"] <= 1.15
     assert result["lines"]["overflow"] == sum(f["overflow_ms"] > 0 for f in result["fits"])
+    assert result["lines"]["cut"] == sum(f["cut_ms"] > 0 for f in result["fits"])
 
 
 def test_script_and_subtitles_hold_the_translation(first_run):

@@ -49,7 +49,14 @@ def load_fits(path: Path) -> dict[str, LineFit]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
         rows = data["fits"] if isinstance(data, dict) else data
-        fits = [LineFit(**{f.name: row[f.name] for f in dataclasses.fields(LineFit)}) for row in rows]
+        fits = [LineFit(**_fit_fields(row)) for row in rows]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigError(f"{path}: not a fits file ({exc.__class__.__name__}: {exc})") from None
     return {fit.id: fit for fit in fits}
+
+
+def _fit_fields(row: dict) -> dict:
+    """A fit's fields from its JSON row: each required one (a KeyError when missing), those with a default (added
+    later, e.g. `cut_ms`) where the row has them, so fits written by an older dubkit still load."""
+    fields = dataclasses.fields(LineFit)
+    return {f.name: row[f.name] for f in fields if f.name in row or f.default is dataclasses.MISSING}

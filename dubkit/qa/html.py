@@ -43,6 +43,7 @@ FLAG_LABELS = {
     "duration": ("duration", "dubbed speech length differs too much from the source line's"),
     "start_shift": ("start shift", "the dubbed line starts too far from the source line"),
     "overflow": ("overflow", "the dubbed line runs past its slot"),
+    "cut": ("cut", "the dubbed line runs past the end of the video and is cut there"),
     "loudness": ("loudness", "integrated loudness is outside the target tolerance"),
     "true_peak": ("true peak", "true peak is above the limit"),
     "av_duration": ("A/V duration", "the dubbed file's audio/video length differs from the original"),

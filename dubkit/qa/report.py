@@ -6,7 +6,7 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
   one, and its word error against the intended translation;
 - sync: the mouth opening against the dubbed speech over the line's planned span (`dubkit.qa.sync`), for
   the untouched picture (before) and the dubbed one (after), taking the face that follows the speech best;
-- from the synthesis fit, when known: speaking rate, time-stretch and overflow.
+- from the synthesis fit, when known: speaking rate, time-stretch, overflow and whether the episode's end cut it.
 Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync aggregated over the lines,
 and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset (`config.Thresholds`); the
 report's layout is `report.schema.json`.
@@ -158,6 +158,8 @@ def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: st
         flags.append("start_shift")
     if line["overflow_ms"] is not None and line["overflow_ms"] > limits.max_overflow_ms:
         flags.append("overflow")
+    if fit is not None and fit.cut_ms > 0:  # lost past the episode's end, however short: always flagged
+        flags.append("cut")
     return flags
 
 

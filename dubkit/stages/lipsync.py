@@ -182,15 +182,17 @@ def _dub(job: Job) -> np.ndarray:
 def speaking_windows(
     analysis: tracks.Analysis, segments: Sequence[Segment], lines: Sequence[LineFit], speech: np.ndarray, rate: int
 ) -> dict[int, list[tuple[float, float]]]:
-    """Track id → the spans (s) it speaks in: each line's span, to the dubbed line's end, plus a short tail."""
-    dubbed_end = {line.id: line.end_ms for line in lines}
+    """Track id → the spans (s) it speaks in: each line's span, from the dubbed line's start where that is earlier
+    (a line the episode's end would cut starts early) to the dubbed line's end, plus a short tail."""
+    dubbed = {line.id: (line.start_ms, line.end_ms) for line in lines}
     windows: dict[int, list[tuple[float, float]]] = {}
     for segment in segments:
         found = tracks.active_speaker(analysis, speech, rate, segment.start_ms / 1000, segment.end_ms / 1000)
         if found is None:
             continue
-        end_ms = max(segment.end_ms, dubbed_end.get(segment.id, segment.end_ms))
-        windows.setdefault(found[0].id, []).append((segment.start_ms / 1000, end_ms / 1000 + TAIL_S))
+        start_ms, end_ms = dubbed.get(segment.id, (segment.start_ms, segment.end_ms))
+        start_ms, end_ms = min(segment.start_ms, start_ms), max(segment.end_ms, end_ms)
+        windows.setdefault(found[0].id, []).append((start_ms / 1000, end_ms / 1000 + TAIL_S))
     return windows
 
 
@@ -202,7 +204,7 @@ def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
         "speakers",
         {"analysis": tracks.__name__},
         {"tail_s": TAIL_S},
-        {"ingest": job.key("ingest"), "lines": spans, "dubbed": [(x.id, x.end_ms) for x in job.lines]},
+        {"ingest": job.key("ingest"), "lines": spans, "dubbed": [(x.id, x.start_ms, x.end_ms) for x in job.lines]},
     )
     entry = ctx.cache.lookup(key)
     if entry is None:

@@ -57,7 +57,9 @@ def run(job: Job, ctx: Context) -> Job:
     fitted: list[tuple[LineFit, Path]] = []
     for index, (segment, slot) in enumerate(zip(script.segments, slots, strict=True)):
         ctx.progress(NAME, index, len(slots))
-        fitted.append(_fit_line(segment, slot, cast[segment.id], ctx))
+        previous_end = fitted[-1][0].end_ms if fitted else None
+        earliest = fit.earliest_start(segment, previous_end, ctx.preset.synthesize.fit)
+        fitted.append(_fit_line(segment, slot, earliest, duration_ms, cast[segment.id], ctx))
     ctx.progress(NAME, len(slots), len(slots))
     with ctx.cache.publish(key) as work:
         _assemble(fitted, duration_ms, work / "dialogue.wav")
@@ -143,25 +145,30 @@ def _line_identity(segment: Segment, voice: Voice) -> list[Any]:
     return [segment.id, segment.start_ms, segment.end_ms, segment.translation, voice.name]
 
 
-def _fit_line(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tuple[LineFit, Path]:
+def _fit_line(
+    segment: Segment, slot: fit.Slot, earliest_ms: int, duration_ms: int, voice: Voice, ctx: Context
+) -> tuple[LineFit, Path]:
+    """The line's take fitted to its slot (`dubkit.fit`); *earliest_ms*: how early it may start if the episode's
+    end (*duration_ms*) would cut it."""
     config = ctx.preset.synthesize.fit
     take, missed = _take(segment.translation, voice, 1.0, ctx)
     speed = fit.speed_for(_ms(take), slot, config.max_speed)
     if speed > 1.0:
         take, missed_fast = _take(segment.translation, voice, speed, ctx)
         missed = missed or missed_fast
-    stretch = fit.stretch_for(_ms(take), slot, config.max_stretch)
-    if stretch > 1.0:
-        take = _stretched(take, stretch, ctx)
+    placed = fit.place(_ms(take), slot, earliest_ms, duration_ms, config)
+    if placed.stretch > 1.0:
+        take = _stretched(take, placed.stretch, ctx)
     length = _ms(take)
     line = LineFit(
         segment.id,
-        segment.start_ms,
-        segment.start_ms + int(round(length)),
+        placed.start_ms,
+        placed.start_ms + int(round(length)),
         speed,
-        stretch,
-        fit.overflow_ms(length, slot),
+        placed.stretch,
+        fit.overflow_ms(length, fit.Slot(placed.start_ms, slot.end_ms)),
         missed,
+        fit.cut_ms(placed.start_ms, length, duration_ms),
     )
     return line, take
 
