@@ -24,6 +24,7 @@ class BackendUnavailable(DubkitError):
         hint = f" (install: {install})" if install else ""
         super().__init__(f"backend {backend} is unavailable: {reason}{hint}")
         self.backend = backend
+        self.reason = reason
         self.install = install
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -11,6 +13,7 @@ import pytest
 
 from dubkit import media
 from dubkit.audio import write_wav
+from dubkit.errors import StageFailed
 from dubkit.script import Script, Segment
 from tests.clitools import dubkit, summary
 
@@ -38,6 +41,31 @@ def test_encoder_tells_voices_apart(encoder, shared_media):
     assert encoder.embed(turns[int(2.2 * RATE) : int(3.0 * RATE)]) is None  # a pause and a breath
     fingerprint = encoder.fingerprint()
     assert fingerprint["library"].startswith("resemblyzer 0.1.4") and "resemblyzer==0.1.4:" in fingerprint["weights"]
+
+
+def test_the_model_lives_in_a_child_process(shared_media):
+    """torch stays out of the dubbing process (once imported it stays mapped through every later stage); the
+    child's death is a one-line StageFailed, and a fresh encoder gives the same vector."""
+    code = (
+        "import sys; from dubkit import media; from dubkit.backends.diarize_resemblyzer import ResemblyzerEncoder; "
+        f"e = ResemblyzerEncoder(); v = e.embed(media.decode_audio(sys.argv[1], {RATE}, 1)[: 3 * {RATE}]); "
+        "e.close(); print(v.shape, 'torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, shared_media / TURNS], capture_output=True, text=True)
+    assert done.stdout.strip() == "(256,) False", done.stderr
+
+    from dubkit.backends.diarize_resemblyzer import ResemblyzerEncoder
+
+    speech = media.decode_audio(shared_media / TURNS, RATE, 1)[: 3 * RATE]
+    encoder = ResemblyzerEncoder()
+    first = encoder.embed(speech)
+    encoder._worker._process.kill()
+    with pytest.raises(StageFailed, match=r"encoder process ended unexpectedly \(exit code -9\)"):
+        encoder.embed(speech)
+    encoder.close()
+    again = ResemblyzerEncoder()
+    assert np.array_equal(again.embed(speech), first)
+    again.close()
 
 
 def test_diarize_two_speakers_taking_turns(encoder, shared_media, tmp_path):
