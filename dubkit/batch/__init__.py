@@ -97,7 +97,6 @@ class Tracker:
     ledger: ledgers.Ledger
     items: Sequence[Item]
     retries: int
-    retry_quarantined: bool = False
     progress: Progress | None = None
     current: dict[tuple[str, str], str] = field(default_factory=dict)  # item → the stage it is in
 
@@ -105,16 +104,16 @@ class Tracker:
         """Claim the open items of up to *episodes* episodes (all languages of an episode together, so its
         transcription is done once), skipping *exclude* (in flight here)."""
         exclude = exclude or set()
-        open_ = {e.item for e in self.ledger.entries(it.key for it in self.items) if _open(e, self.retry_quarantined)}
+        open_ = {e.item for e in self.ledger.entries(it.key for it in self.items) if _open(e)}
         wanted = [it for it in self.items if it.key in open_ and it.key not in exclude]
         chosen = list(dict.fromkeys(it.row.episode for it in wanted))[: episodes or None]
         candidates = [it for it in wanted if it.row.episode in chosen]
-        taken = set(self.ledger.claim([it.key for it in candidates], self.retry_quarantined))
+        taken = set(self.ledger.claim([it.key for it in candidates]))
         return [it for it in candidates if it.key in taken]
 
     def open_episodes(self) -> int:
         entries = self.ledger.entries(it.key for it in self.items)
-        return len({e.episode for e in entries if _open(e, self.retry_quarantined)})
+        return len({e.episode for e in entries if _open(e)})
 
     def held_elsewhere(self) -> bool:
         return bool(self.ledger.held_elsewhere(it.key for it in self.items))
@@ -168,11 +167,13 @@ def run(
     catalog = load_catalog(catalog_path, tuple(languages), allow_outside)
     items = [Item(row, language) for row in catalog.rows for language in row.languages]
     ledger = ledgers.Ledger(settings.outdir)
-    tracker = Tracker(ledger, items, settings.retries, settings.retry_quarantined, progress)
+    tracker = Tracker(ledger, items, settings.retries, progress)
     try:
         _sweep(settings, catalog)
         ledger.add(it.key for it in items)
         ledger.verify_done(it.key for it in items)
+        if settings.retry_quarantined:
+            ledger.requeue(it.key for it in items)
         _executor(executor).run(items, settings, tracker)
     finally:
         found = report.build(catalog, items, ledger.entries(it.key for it in items), settings.outdir)
@@ -202,8 +203,8 @@ def plan(catalog_path: Path, languages: Sequence[str], settings: Settings, allow
     return {"items": rows, "invalid": [dataclasses.asdict(i) for i in catalog.invalid]}
 
 
-def _open(entry: ledgers.Entry, retry_quarantined: bool) -> bool:
-    return ledgers.claimable(entry.status, entry.owner, retry_quarantined)
+def _open(entry: ledgers.Entry) -> bool:
+    return ledgers.claimable(entry.status, entry.owner)
 
 
 def _sweep(settings: Settings, catalog: Catalog) -> None:

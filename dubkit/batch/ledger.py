@@ -1,8 +1,8 @@
 """The batch ledger: what became of each episode × language, in SQLite (WAL) beside the outputs.
 
 An item is `pending`, `running` (claimed by one live process), `done` (its outputs exist and their sha256 match),
-`failed` (retried while attempts remain), `quarantined` (failed on its last attempt; left alone until
-`--retry-quarantined`). Claims are taken in one IMMEDIATE
+`failed` (retried while attempts remain), `quarantined` (failed on its last attempt; left alone until a run with
+`--retry-quarantined` requeues it). Claims are taken in one IMMEDIATE
 transaction, so two batch processes on one output directory never take the same item; a claim whose process is
 gone (kill -9, a crash) is taken over. `events` records every stage an item computed (not reused), the check
 that no published stage is ever computed twice.
@@ -99,7 +99,7 @@ class Ledger:
         found = [_entry(row) for row in rows]
         return [e for e in found if wanted is None or e.item in wanted]
 
-    def claim(self, items: Sequence[tuple[str, str]], retry_quarantined: bool = False) -> list[tuple[str, str]]:
+    def claim(self, items: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
         """Take, of *items* in order, those nobody alive works on and that are not finished; return them."""
         taken = []
         with self._transaction() as db:
@@ -107,16 +107,25 @@ class Ledger:
                 row = db.execute(
                     "SELECT status, owner FROM items WHERE episode = ? AND language = ?", (episode, language)
                 ).fetchone()
-                if row is None or not claimable(row[0], row[1], retry_quarantined):
+                if row is None or not claimable(row[0], row[1]):
                     continue
-                fresh = row[0] == QUARANTINED  # retried on request: its attempts count from zero again
                 db.execute(
-                    "UPDATE items SET status = ?, owner = ?, attempts = attempts * ?, updated = ? "
-                    "WHERE episode = ? AND language = ?",
-                    (RUNNING, self.me, int(not fresh), time.time(), episode, language),
+                    "UPDATE items SET status = ?, owner = ?, updated = ? WHERE episode = ? AND language = ?",
+                    (RUNNING, self.me, time.time(), episode, language),
                 )
                 taken.append((episode, language))
         return taken
+
+    def requeue(self, items: Iterable[tuple[str, str]]) -> None:
+        """Quarantined items pending again, their attempts counted from zero (`--retry-quarantined`): once, at
+        the start of a run, so an item that keeps failing is quarantined again instead of tried for ever."""
+        with self._transaction() as db:
+            for episode, language in items:
+                db.execute(
+                    "UPDATE items SET status = ?, attempts = 0, updated = ? "
+                    "WHERE episode = ? AND language = ? AND status = ?",
+                    (PENDING, time.time(), episode, language, QUARANTINED),
+                )
 
     def release(self, items: Iterable[tuple[str, str]]) -> None:
         """Give back claims not finished (Ctrl-C): pending again, no attempt counted."""
@@ -201,12 +210,10 @@ def digest(path: Path) -> str:
     return combined.hexdigest()
 
 
-def claimable(status: str, holder: str | None, retry_quarantined: bool) -> bool:
-    """Not finished, and not worked on by another live process."""
+def claimable(status: str, holder: str | None) -> bool:
+    """Not finished, not quarantined, and not worked on by another live process."""
     if status in (PENDING, FAILED):
         return True
-    if status == QUARANTINED:
-        return retry_quarantined
     return status == RUNNING and not owner_alive(holder)
 
 
