@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import sys
@@ -13,7 +12,7 @@ from typing import Any
 
 import click
 
-from dubkit.errors import DubkitError
+from dubkit.errors import DubkitError, describe
 
 log = logging.getLogger("dubkit")
 
@@ -30,8 +29,7 @@ def reported(command: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             _fail("interrupted", 130)
         except OSError as exc:
-            cause = "disk full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            _fail(f"{exc.filename or 'output'}: {cause}", 1)
+            _fail(describe(exc), 1)  # the file and the cause; "disk full" for ENOSPC
         except Exception as exc:  # noqa: BLE001 - a bug: one line for the user, the traceback in the log
             log.debug("internal error", exc_info=True)
             _fail(f"internal error: {exc.__class__.__name__}: {exc} (run with -vv for the traceback)", 70)
