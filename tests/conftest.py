@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.media_fixtures import MEDIA as SHARED_MEDIA
+
 REPO = Path(__file__).resolve().parents[1]
-SHARED_MEDIA = REPO.parent / "shared" / "media"
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,8 @@ from dubkit.backends.mt_whisper import WhisperSpeechTranslator, padded_spans
 from dubkit.errors import BackendUnavailable, ConfigError, MediaError
 from dubkit.qa.wer import word_error_rate
 from dubkit.stages.translate import TranslationRequest
+from tests.media_fixtures import MEDIA
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 RATE = 16_000
 
 

