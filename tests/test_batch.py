@@ -242,3 +242,19 @@ def test_the_report_counts_the_qa_flags_of_each_dub(tmp_path):
     (item,) = found["items"]
     assert (item["qa_flagged"], item["qa_lines"], item["stages_cached"], item["stages_run"]) == (2, 7, 1, 0)
     assert "2 of 7 lines flagged" in report.to_html(found)
+
+
+def test_unchanged_outputs_are_not_hashed_again_and_a_touched_one_is(tmp_path, monkeypatch):
+    video = tmp_path / "v.mp4"
+    video.write_bytes(b"video")
+    recorded = {"video": ledger.fingerprint(video)}
+    hashed = []
+    real_digest = ledger.digest
+    monkeypatch.setattr(ledger, "digest", lambda path: hashed.append(path) or real_digest(path))
+    assert ledger.outputs_intact(recorded) and hashed == []  # size and mtime as recorded: trusted
+    os.utime(video, ns=(1, 1))
+    assert ledger.outputs_intact(recorded) and hashed == [video]  # touched, same bytes: still intact
+    video.write_bytes(b"VIDEO")
+    assert not ledger.outputs_intact(recorded)
+    video.unlink()
+    assert not ledger.outputs_intact(recorded)

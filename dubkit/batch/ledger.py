@@ -138,7 +138,7 @@ class Ledger:
                 )
 
     def mark_done(self, item: tuple[str, str], outputs: Mapping[str, Path], seconds: float, stages: Any) -> None:
-        digests = {name: {"path": str(path), "sha256": digest(Path(path))} for name, path in outputs.items()}
+        digests = {name: fingerprint(Path(path)) for name, path in outputs.items()}
         self._finish(item, DONE, None, seconds, json.dumps(digests), json.dumps(stages), attempt=True)
 
     def mark_failed(self, item: tuple[str, str], reason: str, retries: int, seconds: float | None = None) -> str:
@@ -192,8 +192,30 @@ class Ledger:
         self._db.execute("COMMIT")
 
 
+def fingerprint(path: Path) -> dict[str, str]:
+    """What a deliverable is checked against: its sha256 and its stamp (the sizes and modification times)."""
+    return {"path": str(path), "sha256": digest(path), "stamp": stamp(path)}
+
+
 def outputs_intact(outputs: Mapping[str, Mapping[str, str]]) -> bool:
-    return bool(outputs) and all(digest(Path(o["path"])) == o["sha256"] for o in outputs.values())
+    """Every output as recorded: unchanged stamps are trusted (as make and rsync do), others are re-hashed."""
+    return bool(outputs) and all(_intact(Path(o["path"]), o) for o in outputs.values())
+
+
+def _intact(path: Path, recorded: Mapping[str, str]) -> bool:
+    found = stamp(path)
+    return bool(found) and (found == recorded.get("stamp") or digest(path) == recorded["sha256"])
+
+
+def stamp(path: Path) -> str:
+    """Size and modification time (ns) of a file, or of each of a folder's files with its name; '' when missing."""
+    if path.is_file():
+        stat = path.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}"
+    if not path.is_dir():
+        return ""
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    return ";".join(f"{file.relative_to(path)}={stamp(file)}" for file in files) or "empty"
 
 
 def digest(path: Path) -> str:
