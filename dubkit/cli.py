@@ -152,8 +152,12 @@ def _echo_checks(summary: dict[str, Any]) -> None:
     """Subtitle timed-text rules broken and glossary terms missing, one line each, on stderr."""
     counts = summary["stages"].get("render", {}).get("counts", {})
     if "subtitle_cues" in counts:
-        broken = counts["subtitle_violations"]
-        click.echo(f"subtitles: {counts['subtitle_cues']} cues, {broken} timed-text rule(s) broken", err=True)
+        broken, condensed = counts["subtitle_violations"], counts.get("subtitle_condensed", 0)
+        click.echo(
+            f"subtitles: {counts['subtitle_cues']} cues, {broken} timed-text rule(s) broken, "
+            f"{condensed} line(s) condensed",
+            err=True,
+        )
     terms = summary.get("glossary")
     if terms:
         click.echo(f"glossary: {terms['terms']} terms, {len(terms['violations'])} violation(s)", err=True)

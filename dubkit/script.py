@@ -24,7 +24,8 @@ class Word:
 
 @dataclass(frozen=True)
 class Segment:
-    """One spoken line. `id` is stable across edits; times are integer milliseconds in the source."""
+    """One spoken line. `id` is stable across edits; times are integer milliseconds in the source. `subtitle`: what
+    the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation)."""
 
     id: str
     start_ms: int
@@ -32,6 +33,7 @@ class Segment:
     text: str
     speaker: str = "S1"
     translation: str = ""
+    subtitle: str = ""
     voice: str = ""
     words: tuple[Word, ...] = ()
     confidence: float | None = None
@@ -39,6 +41,11 @@ class Segment:
     @property
     def duration_ms(self) -> int:
         return self.end_ms - self.start_ms
+
+    @property
+    def shown(self) -> str:
+        """The text the subtitles show: the editor's `subtitle`, else the translation."""
+        return self.subtitle or self.translation
 
 
 @dataclass(frozen=True)

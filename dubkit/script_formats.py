@@ -11,6 +11,9 @@ travels in the format's own slot, so edits map back to the right line:
 | ttml | `xml:id` of the `<p>` | ms | `ttm:agent` | `<metadata><ttm:desc>` in the `<p>` |
 | csv  | column `id` | columns `start_ms`, `end_ms` | column `speaker` | column `text` |
 
+A line's `subtitle` (the condensed text the subtitles show instead of the translation) is carried by json and csv
+(column `subtitle`) only: srt, vtt, ass and ttml show and read back the translation, and leave `subtitle` as it is.
+
 Import merges a file onto its base script: a field changes only where the file differs from what exporting the
 base writes (so a format's rounding, e.g. ASS centiseconds, is never mistaken for an edit), and every other line
 stays byte-identical, so the per-line caches hit. Libraries: pysubs2 (srt, ass), webvtt-py (vtt: pysubs2 and
@@ -31,7 +34,7 @@ from dubkit.errors import ConfigError
 from dubkit.fsutil import write_text_atomic
 from dubkit.script import Script, Segment
 
-CSV_COLUMNS = ("id", "start_ms", "end_ms", "speaker", "text", "translation")
+CSV_COLUMNS = ("id", "start_ms", "end_ms", "speaker", "text", "translation", "subtitle")
 SUFFIXES = {".json": "json", ".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ass", ".ttml": "ttml"}
 SUFFIXES |= {".dfxp": "ttml", ".xml": "ttml", ".csv": "csv"}
 
@@ -45,9 +48,10 @@ class LineEdit:
     start_ms: int | None = None
     end_ms: int | None = None
     speaker: str | None = None
+    subtitle: str | None = None
 
 
-EDITABLE = ("translation", "start_ms", "end_ms", "speaker")
+EDITABLE = ("translation", "start_ms", "end_ms", "speaker", "subtitle")
 
 
 def format_for(path: Path, given: str | None = None) -> str:
@@ -92,7 +96,7 @@ def load_edited(edited: Path, base: Path | None) -> Script:
 
 
 def merge_file(edited: Path, base: Script, format_: str | None = None) -> Script:
-    """*base* with the translations, timings and speakers edited in the file *edited*."""
+    """*base* with the translations, timings, speakers and subtitles edited in the file *edited*."""
     format_ = format_for(edited, format_) if format_ else edited_format(edited)
     if format_ == "json":
         return Script.load(edited)
@@ -208,7 +212,7 @@ def _write_json(script: Script) -> str:
 
 def _read_json(text: str, origin: str) -> tuple[LineEdit, ...]:
     script = Script.from_json(text, origin)
-    return tuple(LineEdit(s.translation, s.id, s.start_ms, s.end_ms, s.speaker) for s in script.segments)
+    return tuple(LineEdit(s.translation, s.id, s.start_ms, s.end_ms, s.speaker, s.subtitle) for s in script.segments)
 
 
 # --- srt and ass (pysubs2) ---------------------------------------------------------------------------------------
@@ -326,7 +330,7 @@ def _write_csv(script: Script) -> str:
     rows = csv.writer(out)
     rows.writerow(CSV_COLUMNS)
     for s in script.segments:
-        rows.writerow([s.id, s.start_ms, s.end_ms, s.speaker, s.text, s.translation])
+        rows.writerow([s.id, s.start_ms, s.end_ms, s.speaker, s.text, s.translation, s.subtitle])
     return out.getvalue()
 
 
@@ -353,7 +357,8 @@ def _csv_line(row: dict, number: int, origin: str) -> LineEdit:
     speaker = (row.get("speaker") or "").strip() if "speaker" in row else None
     ident = (row.get("id") or "").strip() or None
     translation = cleaned(row.get("translation") or "")
-    return LineEdit(translation, ident, integer("start_ms"), integer("end_ms"), speaker or None)
+    subtitle = cleaned(row.get("subtitle") or "") if "subtitle" in row else None  # no column: an older export
+    return LineEdit(translation, ident, integer("start_ms"), integer("end_ms"), speaker or None, subtitle)
 
 
 Writer = Callable[[Script], str]

@@ -1,11 +1,14 @@
 """Subtitles of the translation under timed-text rules, written with pysubs2 (no hand-written formats).
 
-Each dubbed line's translation becomes one or more cues (`dubkit.linebreak`: at most `max_lines` lines of
-`max_chars_per_line`, balanced, broken at punctuation). The cues share the line's dubbed time in proportion
-to their text, and `dubkit.spotting` times them as a subtitler would: a small lead-in, run-on into the silence
-after the speech, time borrowed from neighbours within a bounded drift, two short lines shown as one two-line
-cue; cues keep a gap of `min_gap_frames` frames of the video and last at most `max_duration_ms`. A rule that
-cannot be kept (text too fast even with all that) is reported; no text is dropped or reworded.
+Each dubbed line's text (the editor's `subtitle`, else its translation) becomes one or more cues
+(`dubkit.linebreak`: at most `max_lines` lines of `max_chars_per_line`, balanced, broken at punctuation). The cues
+share the line's dubbed time in proportion to their text, and `dubkit.spotting` times them as a subtitler would: a
+small lead-in, run-on into the silence after the speech, time borrowed from neighbours within a bounded drift, two
+short lines shown as one two-line cue; cues keep a gap of `min_gap_frames` frames of the video and last at most
+`max_duration_ms`. Where a line's cues are still too fast to read, its text is condensed as a subtitler would
+(`dubkit.condense`: hesitations, fillers, repetitions, stutters; never a `subtitle` an editor wrote, never a word that
+carries meaning) and laid out again. A rule that still cannot be kept is reported, for the editor to write a shorter
+`subtitle`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dubkit import linebreak, spotting
+from dubkit import condense, linebreak, spotting
 from dubkit.config import SubtitleConfig
 from dubkit.fsutil import atomic_path
 from dubkit.job import LineFit
@@ -58,24 +61,38 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Condensed:
+    """A line whose subtitle was condensed (`dubkit.condense`), and the text its cues show."""
+
+    line: str
+    text: str
+
+
+@dataclass(frozen=True)
 class Report:
     cues: int
     violations: tuple[Violation, ...] = ()
+    condensed: tuple[Condensed, ...] = ()
 
     def counts(self) -> dict[str, int]:
-        return {"subtitle_cues": self.cues, "subtitle_violations": len(self.violations)}
+        return {
+            "subtitle_cues": self.cues,
+            "subtitle_violations": len(self.violations),
+            "subtitle_condensed": len(self.condensed),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Report:
-        return cls(int(data["cues"]), tuple(Violation(**item) for item in data["violations"]))
+        violations = tuple(Violation(**item) for item in data["violations"])
+        return cls(int(data["cues"]), violations, tuple(Condensed(**item) for item in data.get("condensed", ())))
 
 
 @dataclass(frozen=True)
 class _Line:
-    """A line to subtitle: its translation and where the dub speaks it."""
+    """A line to subtitle: the text it shows and where the dub speaks it."""
 
     id: str
     start_ms: int
@@ -92,12 +109,13 @@ def write(
     fps: float = 0.0,
     end_ms: int | None = None,
 ) -> Report:
-    """Cues of every translated line, laid out under *rules* (for the script's target language), written to
-    *out* (format by suffix: .srt, .vtt, .ass); *end_ms*: the video's end, which the last cue may run up to."""
+    """Cues of every translated line, laid out under *rules* (for the script's target language) and condensed
+    where too fast to read (`condensed_layout`), written to *out* (format by suffix: .srt, .vtt, .ass); *end_ms*:
+    the video's end, which the last cue may run up to."""
     import pysubs2
 
     rules = (rules or SubtitleConfig()).for_language(script.target_language)
-    cues = layout(script, fits, rules, fps, end_ms)
+    cues, condensed = condensed_layout(script, fits, rules, fps, end_ms)
     subs = pysubs2.SSAFile()
     for cue in cues:
         event = pysubs2.SSAEvent(start=cue.start_ms, end=cue.end_ms)
@@ -105,7 +123,7 @@ def write(
         subs.append(event)
     with atomic_path(out) as tmp:
         subs.save(str(tmp), format_=FORMATS.get(out.suffix.lower(), "srt"))
-    return Report(len(cues), tuple(check(cues, rules, fps)))
+    return Report(len(cues), tuple(check(cues, rules, fps)), condensed)
 
 
 def gap_ms(rules: SubtitleConfig, fps: float) -> int:
@@ -116,7 +134,7 @@ def gap_ms(rules: SubtitleConfig, fps: float) -> int:
 def layout(
     script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
 ) -> list[Cue]:
-    """The cues of every translated line, in time order, under *rules* (already for the target language), timed
+    """The cues of every line with text to show, in time order, under *rules* (already for the target language), timed
     by `dubkit.spotting`; *end_ms*: the video's end (else the last line's end plus `max_duration_ms`)."""
     lines = _dubbed_lines(script, fits)
     gap, frame = gap_ms(rules, fps), math.ceil(1000 / (fps if fps > 0 else FALLBACK_FPS))
@@ -126,12 +144,46 @@ def layout(
     return [Cue(slot.line, start, end, slot.lines) for slot, start, end in timed]
 
 
+def condensed_layout(
+    script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
+) -> tuple[list[Cue], tuple[Condensed, ...]]:
+    """`layout`, with the text of each line whose cues break the reading speed condensed (`dubkit.condense`) and
+    laid out again, until no line left too fast can be condensed; a line with the editor's `subtitle` keeps it."""
+    condensed: dict[str, str] = {}
+    while True:
+        shown = _with_subtitles(script, condensed)
+        cues = layout(shown, fits, rules, fps, end_ms)
+        too_fast = {v.line for v in check(cues, rules, fps) if v.rule == "max_chars_per_second"}
+        fresh = _condensable(shown, too_fast - set(condensed))
+        if not fresh:
+            return cues, tuple(Condensed(line, text) for line, text in condensed.items())
+        condensed |= fresh
+
+
+def _condensable(script: Script, lines: set[str]) -> dict[str, str]:
+    """Line id → condensed text, for those of *lines* without an editor's subtitle that condensing shortens."""
+    found = {}
+    for segment in script.segments:
+        if segment.id in lines and not segment.subtitle:
+            shorter = condense.condense(segment.translation, script.target_language)
+            if shorter != segment.translation:
+                found[segment.id] = shorter
+    return found
+
+
+def _with_subtitles(script: Script, texts: dict[str, str]) -> Script:
+    """*script* with the `subtitle` of the lines in *texts* (line id → text) set to their text."""
+    segments = tuple(dataclasses.replace(s, subtitle=texts[s.id]) if s.id in texts else s for s in script.segments)
+    return dataclasses.replace(script, segments=segments)
+
+
 def _dubbed_lines(script: Script, fits: Sequence[LineFit]) -> list[_Line]:
-    """Translated lines in time order, each spanning the dub's speech (the source line's when it has no fit)."""
+    """Lines with text to show (`Segment.shown`) in time order, each spanning the dub's speech (the source line's
+    when it has no fit)."""
     spans = {fit.id: (fit.start_ms, fit.end_ms) for fit in fits}
     lines = []
     for segment in script.segments:
-        text = " ".join(segment.translation.split())
+        text = " ".join(segment.shown.split())
         if text:
             start, end = spans.get(segment.id, (segment.start_ms, segment.end_ms))
             lines.append(_Line(segment.id, start, max(start, end), text, segment.speaker))

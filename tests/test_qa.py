@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -65,6 +66,27 @@ def test_flags_follow_the_thresholds():
     assert report.line_flags(long, None, limits, "es") == ["stretch", "duration", "overflow"]
     cut = LineFit("L", 1000, 2050, 1.15, 1.5, 120, True, cut_ms=120)  # overflow within the limit, yet lost
     assert report.line_flags({**line, "overflow_ms": 120}, cut, limits, "es") == ["cut"]
+
+
+def test_subtitle_flags_say_what_the_cues_of_the_line_break():
+    from dubkit import subtitles
+
+    segment = Segment("L1", 0, 2000, "Well, uh, no.", translation="Bueno,  eh, no.")
+    fast = subtitles.Violation("L1", 0, "max_chars_per_second", 20.4, 17.0)
+    other = subtitles.Violation("L2", 900, "min_gap_frames", 40.0, 80.0)
+    checked = subtitles.Report(2, (fast, other), (subtitles.Condensed("L1", "No."),))
+    shown = report.subtitle_line(segment, checked)
+    assert shown == {
+        "text": "No.",
+        "condensed": True,
+        "broken": [{"rule": "max_chars_per_second", "start_ms": 0, "value": 20.4, "limit": 17.0}],
+    }
+    assert report.subtitle_flags(shown) == ["subtitle_fast"]
+    readable = report.subtitle_line(segment, subtitles.Report(1))
+    assert readable == {"text": "Bueno, eh, no.", "condensed": False, "broken": []}
+    assert report.subtitle_flags(readable) == [] and report.subtitle_flags(None) == []
+    edited = report.subtitle_line(replace(segment, id="L2", subtitle="No."), checked)
+    assert edited["text"] == "No." and report.subtitle_flags(edited) == ["subtitle_rules"]
 
 
 @pytest.fixture(scope="module")

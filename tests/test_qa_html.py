@@ -194,6 +194,23 @@ def test_flagged_rows_and_out_of_threshold_cells_are_marked(tmp_path: Path) -> N
     assert no_face is not None and no_face.group(0).count("no face") == 2
 
 
+def test_a_subtitle_too_fast_shows_its_text_reading_speed_and_what_to_do(tmp_path: Path) -> None:
+    report = example_report()
+    line = report["lines"][1]
+    broken = {"rule": "max_chars_per_second", "start_ms": 1096, "value": 20.453, "limit": 17.0}
+    line["subtitle"] = {"text": "Representa al BCE <y> más.", "condensed": True, "broken": [broken]}
+    line["flags"] = [*line["flags"], "subtitle_fast"]
+    report["lines"][0]["subtitle"] = None  # not known (`dubkit qa` on a dub alone)
+    report["episode"]["lines"]["flagged"] = sum(bool(x["flags"]) for x in report["lines"])
+    validate(report)
+    document = rendered(tmp_path, report)
+    row = re.search(rf'<tr id="line-{line["id"]}".*?</tr>', document, flags=re.S)
+    assert row is not None and 'class="flagged"' in row.group(0) and ">subtitle too fast<" in row.group(0)
+    assert "Representa al BCE &lt;y&gt; más." in row.group(0) and "(condensed)" in row.group(0)
+    assert "reading speed 20.5 cps (max 17)" in row.group(0) and "shorter <code>subtitle</code>" in row.group(0)
+    assert document.count('class="sub"') == 1  # lines whose subtitle is the translation, readable, show none
+
+
 def test_sample_clip_is_linked_relatively(tmp_path: Path) -> None:
     document = rendered(tmp_path)
     assert 'href="samples/L002.mp4"' in document

@@ -1,3 +1,6 @@
+import json
+from dataclasses import replace
+
 import pytest
 
 from dubkit.errors import ConfigError
@@ -45,3 +48,16 @@ def test_duplicate_ids_rejected():
     doubled = script.with_segments(script.segments + script.segments[:1])
     with pytest.raises(ConfigError, match="unique"):
         Script.from_json(doubled.to_json())
+
+
+def test_a_subtitle_round_trips_and_scripts_without_one_still_load(tmp_path):
+    script = _script()
+    condensed = script.with_segments((replace(script.segments[0], subtitle="¡Hola!"), script.segments[1]))
+    condensed.save(tmp_path / "s.json")
+    assert Script.load(tmp_path / "s.json") == condensed
+    assert [s.shown for s in condensed.segments] == ["¡Hola!", "¿Cómo estás?"]
+    old = json.loads(script.to_json())
+    for segment in old["segments"]:
+        del segment["subtitle"]  # a script written before the field existed
+    loaded = Script.from_json(json.dumps(old))
+    assert loaded == script and all(s.subtitle == "" for s in loaded.segments)

@@ -20,7 +20,8 @@ SUBTITLES = ("srt", "vtt", "ass", "ttml", "csv")
 
 def _script() -> Script:
     """Lines of a real dub (LibriVox 'Sense and Sensibility', dubbed to Spanish by the embedded models), with odd
-    millisecond times (ASS keeps centiseconds), two speakers, a two-line cue and characters markup escapes."""
+    millisecond times (ASS keeps centiseconds), two speakers, a two-line cue, characters markup escapes and a
+    condensed subtitle."""
     lines = (
         Segment(
             "L0001",
@@ -29,6 +30,7 @@ def _script() -> Script:
             "And Mr. John Dashwood had then leisure to consider how much there might be prudently in his power.",
             speaker="S1",
             translation="Y el Sr. John Dashwood tenía entonces ocio para considerar cuánto podría estar en su poder.",
+            subtitle="El Sr. Dashwood pensó en cuánto podía hacer.",
             voice="es-female-1",
             words=(Word(503, 1240, "And", 0.89), Word(1240, 1500, "Mr.", 0.91)),
             confidence=0.9383,
@@ -104,6 +106,80 @@ def test_editing_one_translation_changes_exactly_that_line(base, format_):
     unchanged = [json.dumps(s, sort_keys=True) for s in json.loads(after.to_json())["segments"]]
     original = [json.dumps(s, sort_keys=True) for s in json.loads(before.to_json())["segments"]]
     assert [a == b for a, b in zip(unchanged, original, strict=True)] == [True, False, True, True, True]
+
+
+CONDENSED = "Si se casaba con otra más amable,"
+
+
+def _edit_subtitle(path: Path, format_: str, line: str, subtitle: str) -> None:
+    """Set *line*'s subtitle in an exported json or csv as an editor would: in its own field or column."""
+    import csv
+    import io
+
+    if format_ == "json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        next(s for s in data["segments"] if s["id"] == line)["subtitle"] = subtitle
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        return
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    next(row for row in rows if row["id"] == line)["subtitle"] = subtitle
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+
+
+@pytest.mark.parametrize("format_", ("json", "csv"))
+def test_editing_one_subtitle_changes_only_that_field_of_that_line(base, format_):
+    edited = _export(base, format_)
+    _edit_subtitle(edited, format_, "L0004", CONDENSED)
+    before = Script.load(base)
+    after = script_formats.merge_file(edited, before)
+    assert script_formats.changed_lines(before, after) == ("L0004",)
+    assert after.segments[3] == dataclasses.replace(before.segments[3], subtitle=CONDENSED)
+    assert after.segments[3].translation == "Si se hubiera casado, «dijo»" and after.segments[3].shown == CONDENSED
+    assert [s.id for s in after.segments] == [s.id for s in before.segments]
+    assert after.segments[:3] == before.segments[:3] and after.segments[4:] == before.segments[4:]
+
+
+@pytest.mark.parametrize("format_", ("json", "csv"))
+def test_clearing_a_subtitle_shows_the_translation_again(base, format_):
+    edited = _export(base, format_)
+    _edit_subtitle(edited, format_, "L0001", "")
+    before = Script.load(base)
+    after = script_formats.merge_file(edited, before)
+    assert script_formats.changed_lines(before, after) == ("L0001",)
+    assert after.segments[0].subtitle == "" and after.segments[0].shown == before.segments[0].translation
+
+
+@pytest.mark.parametrize("format_", ("srt", "vtt", "ass", "ttml"))
+def test_subtitle_formats_show_the_translation_and_keep_the_subtitle(base, format_):
+    before = Script.load(base)
+    edited = _export(base, format_)
+    text = edited.read_text(encoding="utf-8")
+    assert "El Sr. Dashwood pensó" not in text and "tenía entonces ocio" in text
+    edited.write_text(text.replace("Él no era un joven mal dispuesto,", "No era un mal muchacho,"), encoding="utf-8")
+    after = script_formats.merge_file(edited, before)
+    assert script_formats.changed_lines(before, after) == ("L0002",)
+    assert after.segments[0].subtitle == before.segments[0].subtitle
+
+
+def test_a_csv_without_the_subtitle_column_keeps_the_subtitles(base):
+    """A csv exported before the column existed (or with it deleted) edits what it has and leaves the rest."""
+    import csv
+    import io
+
+    edited = _export(base, "csv")
+    rows = list(csv.reader(io.StringIO(edited.read_text(encoding="utf-8"), newline="")))
+    assert rows[0] == list(script_formats.CSV_COLUMNS) and rows[0][-1] == "subtitle"
+    out = io.StringIO()
+    csv.writer(out).writerows(row[:-1] for row in rows)
+    edited.write_text(out.getvalue().replace("Él no era un joven", "No era un joven"), encoding="utf-8")
+    before = Script.load(base)
+    after = script_formats.merge_file(edited, before)
+    assert script_formats.changed_lines(before, after) == ("L0002",)
+    assert after.segments[0].subtitle == before.segments[0].subtitle
 
 
 @pytest.mark.parametrize(

@@ -44,6 +44,11 @@ FLAG_LABELS = {
     "start_shift": ("start shift", "the dubbed line starts too far from the source line"),
     "overflow": ("overflow", "the dubbed line runs past its slot"),
     "cut": ("cut", "the dubbed line runs past the end of the video and is cut there"),
+    "subtitle_fast": (
+        "subtitle too fast",
+        "the line's subtitle cannot be read in its time: write a shorter `subtitle` for it in the script",
+    ),
+    "subtitle_rules": ("subtitle rules", "a subtitle cue of the line breaks a timed-text rule"),
     "loudness": ("loudness", "integrated loudness is outside the target tolerance"),
     "true_peak": ("true peak", "true peak is above the limit"),
     "av_duration": ("A/V duration", "the dubbed file's audio/video length differs from the original"),
@@ -739,8 +744,28 @@ def text_cell(line: Mapping[str, Any], languages: Mapping[str, Any], wer_bad: bo
         f'<div class="src"><span class="lang">{esc(languages["source"])}</span>{esc(line["text"])}</div>'
         f'<div class="mt"><span class="lang">{esc(languages["target"])}</span>{esc(line["translation"])}</div>'
         f'<div class="{heard_class}"><span class="lang">heard</span>{heard}</div>'
+        f"{subtitle_div(line)}"
         "</td>"
     )
+
+
+def subtitle_div(line: Mapping[str, Any]) -> str:
+    """The line's subtitle where it is not the translation as it is, or breaks a rule: its text, whether it was
+    condensed, and each broken rule's figure (reading speed in characters a second)."""
+    subtitle = line.get("subtitle")
+    if not subtitle or (subtitle["text"] == " ".join(line["translation"].split()) and not subtitle["broken"]):
+        return ""
+    notes = ['<span class="small">(condensed)</span>'] if subtitle["condensed"] else []
+    for broken in subtitle["broken"]:
+        if broken["rule"] == "max_chars_per_second":
+            figure = f"reading speed {broken['value']:.1f} cps (max {broken['limit']:g})"
+        else:
+            figure = f"{esc(broken['rule'])} {broken['value']:g} (limit {broken['limit']:g})"
+        notes.append(f'<span class="small out-text" title="cue at {fmt_clock_ms(broken["start_ms"])}">{figure}</span>')
+    if subtitle["broken"]:
+        advice = "write a shorter <code>subtitle</code> in the script for this line (or a neighbour sharing its time)"
+        notes.append(f'<span class="small">— {advice}</span>')
+    return f'<div class="sub"><span class="lang">subs</span>{esc(subtitle["text"])} {" ".join(notes)}</div>'
 
 
 def sample_cell(sample: str | None) -> str:
@@ -957,7 +982,7 @@ td.texts div { margin:1px 0; overflow-wrap:anywhere; }
   text-transform:uppercase; }
 .mt { font-weight:600; }
 .heard { color:#333; font-style:italic; }
-.heard.out-text { color:#8b0000; }
+.heard.out-text, .sub .out-text { color:#8b0000; }
 .miss { text-decoration:underline wavy var(--bad); text-underline-offset:3px; }
 .na { color:#8c959f; }
 td.flags { min-width:90px; }

@@ -6,7 +6,9 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
   one, and its word error against the intended translation;
 - sync: the mouth opening against the dubbed speech over the line's planned span (`dubkit.qa.sync`), for
   the untouched picture (before) and the dubbed one (after), taking the face that follows the speech best;
-- from the synthesis fit, when known: speaking rate, time-stretch, overflow and whether the episode's end cut it.
+- from the synthesis fit, when known: speaking rate, time-stretch, overflow and whether the episode's end cut it;
+- from the render, when known: the text its subtitle shows, whether it was condensed, and the timed-text rules its
+  cues break (`subtitle_fast`: too fast to read, for the editor to write a shorter `subtitle` in the script).
 Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync aggregated over the lines,
 and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset (`config.Thresholds`); the
 report's layout is `report.schema.json`.
@@ -20,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit import media
+from dubkit import media, subtitles
 from dubkit.config import LoudnessTarget, Thresholds
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
@@ -32,6 +34,7 @@ from dubkit.script import Script, Segment
 SCHEMA = "dubkit-qa-report/1"
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off
+READING_RULES = ("max_chars_per_second", "min_duration_ms")  # broken: the subtitle lacks the time to be read
 
 
 @dataclass(frozen=True)
@@ -52,9 +55,11 @@ def measure(
     transcriber,  # noqa: ANN001 - any `Transcriber`
     script_path: str | None = None,
     source_faces: tracks.Analysis | None = None,
+    subtitle_report: subtitles.Report | None = None,
 ) -> dict:
     """The report (a dict matching `report.schema.json`, without samples yet). *source_faces*: the source's
-    face analysis when it is at hand (the lip-sync stage caches it), else it is made here."""
+    face analysis when it is at hand (the lip-sync stage caches it), else it is made here; *subtitle_report*:
+    the render's subtitles, when known."""
     dub_audio = media.decode_audio(dubbed, RATE, 1).reshape(-1)
     heard = hear(dubbed, script, fits, transcriber, dub_audio)
     pictures = None
@@ -71,6 +76,9 @@ def measure(
         )
         for segment in script.segments
     ]
+    if subtitle_report is not None:
+        for line, segment in zip(lines, script.segments, strict=True):
+            line["subtitle"] = subtitle_line(segment, subtitle_report)
     for line in lines:
         line["flags"] = line_flags(line, fits.get(line["id"]), thresholds, script.target_language)
     episode = episode_report(original, dubbed, lines, thresholds, loudness_target)
@@ -137,6 +145,18 @@ def line_report(
     }
 
 
+def subtitle_line(segment: Segment, checked: subtitles.Report) -> dict:
+    """The line's subtitle as the render laid it out: its text, whether it was condensed, the rules it breaks."""
+    condensed = {c.line: c.text for c in checked.condensed}
+    broken = [
+        {"rule": v.rule, "start_ms": v.start_ms, "value": v.value, "limit": v.limit}
+        for v in checked.violations
+        if v.line == segment.id
+    ]
+    text = condensed.get(segment.id, " ".join(segment.shown.split()))
+    return {"text": text, "condensed": segment.id in condensed, "broken": broken}
+
+
 def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: str) -> list[str]:
     """The figures of *line* outside *limits*."""
     flags = []
@@ -160,7 +180,14 @@ def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: st
         flags.append("overflow")
     if fit is not None and fit.cut_ms > 0:  # lost past the episode's end, however short: always flagged
         flags.append("cut")
-    return flags
+    return flags + subtitle_flags(line.get("subtitle"))
+
+
+def subtitle_flags(subtitle: dict | None) -> list[str]:
+    """`subtitle_fast` where a cue of the line cannot be read in its time, `subtitle_rules` where one breaks
+    another timed-text rule (the layout keeps those wherever speech allows)."""
+    rules = {broken["rule"] for broken in (subtitle or {}).get("broken", ())}
+    return ["subtitle_fast"] * bool(rules & set(READING_RULES)) + ["subtitle_rules"] * bool(rules - set(READING_RULES))
 
 
 def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thresholds, target: LoudnessTarget) -> dict:

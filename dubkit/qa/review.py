@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from dubkit import subtitles
 from dubkit.config import LoudnessTarget, QaConfig
 from dubkit.fsutil import write_text_atomic
 from dubkit.job import LineFit
@@ -25,11 +26,21 @@ def review(
     out: Path,
     names: tuple[str, str, str | None] | None = None,
     source_faces: tracks.Analysis | None = None,
+    subtitle_report: subtitles.Report | None = None,
 ) -> dict:
     """Measure *dubbed* against *original* and *script*, render the samples, write the report into *out*.
-    *names*: how the report calls the original, the dub and the script (default: their paths)."""
+    *names*: how the report calls the original, the dub and the script (default: their paths); *subtitle_report*:
+    the render's subtitles (each line's then shows its subtitle and the rules it breaks)."""
     found = report.measure(
-        original, dubbed, script, fits, config.thresholds, loudness_target, transcriber, source_faces=source_faces
+        original,
+        dubbed,
+        script,
+        fits,
+        config.thresholds,
+        loudness_target,
+        transcriber,
+        source_faces=source_faces,
+        subtitle_report=subtitle_report,
     )
     original_name, dubbed_name, script_name = names or (str(original), str(dubbed), None)
     found.update(original=original_name, dubbed=dubbed_name, script=script_name)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
-from dubkit import languages, media
+from dubkit import languages, media, subtitles
 from dubkit.job import Artefact, Job
 from dubkit.qa import report
 from dubkit.qa.review import review
@@ -41,6 +42,7 @@ def run(job: Job, ctx: Context) -> Job:
         with ctx.cache.publish(key) as work:
             target = ctx.preset.render.loudness
             faces = lipsync.source_faces(job, ctx) if media.probe(job.episode.media).has_video else None
-            review(job.episode.media, dubbed, job.script, fits, config, target, transcriber, work, names, faces)
+            cues = subtitles.Report.from_dict(json.loads((job.entry(render.NAME) / "subtitles.json").read_text()))
+            review(job.episode.media, dubbed, job.script, fits, config, target, transcriber, work, names, faces, cues)
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))

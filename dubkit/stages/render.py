@@ -17,8 +17,8 @@ from typing import Protocol
 
 import numpy as np
 
-from dubkit import audio, labels, languages, media, subtitles
-from dubkit.config import LoudnessTarget, RenderConfig
+from dubkit import audio, condense, labels, languages, media, subtitles
+from dubkit.config import LoudnessTarget, RenderConfig, SubtitleConfig
 from dubkit.errors import MediaError
 from dubkit.job import Artefact, Job
 from dubkit.media import delivery as deliverables
@@ -59,7 +59,7 @@ def run(job: Job, ctx: Context) -> Job:
         "codec_headroom_db": CODEC_HEADROOM_DB,
         "min_over_bed_db": MIN_OVER_BED_DB,
         "dialogue_level_db": synthesize.LINE_LEVEL_DB,
-        "subtitles": {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT},
+        "subtitles": _subtitle_options(rules, fps, target),
     }
     key = ctx.cache.key(
         NAME,
@@ -70,7 +70,7 @@ def run(job: Job, ctx: Context) -> Job:
             "bed": bed.parent.name,
             "dialogue": job.key("synthesize"),
             "picture": job.key("lipsync") if "lipsync" in job.artefacts else "original",
-            "subtitles": [(s.id, s.start_ms, s.end_ms, s.translation) for s in job.script.segments],
+            "subtitles": [(s.id, s.start_ms, s.end_ms, s.shown) for s in job.script.segments],
         },
     )
     entry = ctx.cache.lookup(key)
@@ -91,6 +91,13 @@ def run(job: Job, ctx: Context) -> Job:
         entry = ctx.cache.path(key)
     counts = subtitles.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
+
+
+def _subtitle_options(rules: SubtitleConfig, fps: float, language: str) -> dict:
+    """What the subtitles depend on besides the script: the timed-text rules, the frame rate, the layout's version,
+    and the condensation's rules for *language* and version."""
+    condensing = {"version": condense.VERSION, **dataclasses.asdict(condense.rules_for(language))}
+    return {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT, "condense": condensing}
 
 
 def _bed(job: Job, ctx: Context) -> Path:
