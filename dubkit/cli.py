@@ -162,7 +162,8 @@ def _echo_checks(summary: dict[str, Any]) -> None:
     if terms:
         click.echo(f"glossary: {terms['terms']} terms, {len(terms['violations'])} violation(s)", err=True)
         for found in terms["violations"]:
-            click.echo(f"  line {found['line']}: {found['term']!r} must read {found['expected']!r}", err=True)
+            where = found.get("where", "translation")
+            click.echo(f"  line {found['line']}: {found['term']!r} must read {found['expected']!r} ({where})", err=True)
 
 
 def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:

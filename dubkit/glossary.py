@@ -43,11 +43,13 @@ class Protected:
 
 @dataclass(frozen=True)
 class Violation:
-    """Line `line` has source term `term` but its translation lacks the required form `expected`."""
+    """Line `line` has source term `term` but its translation (or, `where` = "subtitle", the subtitle an editor
+    wrote for it) lacks the required form `expected`."""
 
     line: str
     term: str
     expected: str
+    where: str = "translation"
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,9 @@ class Report:
     def summary(self) -> dict[str, Any]:
         return {
             "terms": self.terms,
-            "violations": [{"line": v.line, "term": v.term, "expected": v.expected} for v in self.violations],
+            "violations": [
+                {"line": v.line, "term": v.term, "expected": v.expected, "where": v.where} for v in self.violations
+            ],
         }
 
 
@@ -111,7 +115,8 @@ class Glossary:
         return restored
 
     def violations(self, segments: Iterable[Segment]) -> list[Violation]:
-        """Per line, each source term whose required form is missing from its translation."""
+        """Per line, each source term whose required form is missing from its translation, or from the subtitle an
+        editor wrote for it (a condensed subtitle may drop words, not a series' terms)."""
         pattern = self._pattern()
         if pattern is None:
             return []
@@ -119,9 +124,14 @@ class Glossary:
         found = []
         for segment in segments:
             seen = dict.fromkeys(lookup[_folded(m.group(0))] for m in pattern.finditer(segment.text))
+            texts = {"translation": segment.translation, "subtitle": segment.subtitle}
             for term in seen:
-                if not _required(term, self.terms[term]).search(segment.translation):
-                    found.append(Violation(segment.id, term, self.terms[term]))
+                required = _required(term, self.terms[term])
+                found += [
+                    Violation(segment.id, term, self.terms[term], where)
+                    for where, text in texts.items()
+                    if text and not required.search(text)
+                ]
         return found
 
     def report(self, segments: Iterable[Segment]) -> Report:

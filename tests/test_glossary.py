@@ -117,7 +117,15 @@ def test_violations_name_the_line_and_the_missing_term():
         "line": "b",
         "term": "Storm Corp",
         "expected": "Storm Corp",
+        "where": "translation",
     }
+
+
+def test_an_editors_subtitle_must_keep_the_terms_too():
+    kept = Segment("a", 0, 1000, "Storm Corp again.", translation="Storm Corp otra vez.", subtitle="Storm Corp.")
+    lost = Segment("b", 0, 1000, "Storm Corp again.", translation="Storm Corp otra vez.", subtitle="Otra vez.")
+    found = TERMS.violations([kept, lost])
+    assert [(v.line, v.term, v.where) for v in found] == [("b", "Storm Corp", "subtitle")]
 
 
 def write(tmp_path: Path, text: str, name: str = "series.toml") -> Path:
