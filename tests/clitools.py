@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -31,3 +33,19 @@ def cache_is_whole(cache: Path) -> bool:
         if any((meta.parent / name).stat().st_size != size for name, size in files.items()):
             return False
     return True
+
+
+def edit_subtitle(path: Path, format_: str, line: str, subtitle: str) -> None:
+    """Set *line*'s subtitle in an exported json or csv as an editor would: in its own field or column."""
+    if format_ == "json":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        next(s for s in data["segments"] if s["id"] == line)["subtitle"] = subtitle
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
+        return
+    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+    next(row for row in rows if row["id"] == line)["subtitle"] = subtitle
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")

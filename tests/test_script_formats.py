@@ -13,6 +13,7 @@ from dubkit import script_formats
 from dubkit.cli import main
 from dubkit.errors import ConfigError
 from dubkit.script import Script, Segment, Word
+from tests.clitools import edit_subtitle
 
 FORMATS = ("json", "srt", "vtt", "ass", "ttml", "csv")
 SUBTITLES = ("srt", "vtt", "ass", "ttml", "csv")
@@ -111,29 +112,10 @@ def test_editing_one_translation_changes_exactly_that_line(base, format_):
 CONDENSED = "Si se casaba con otra más amable,"
 
 
-def _edit_subtitle(path: Path, format_: str, line: str, subtitle: str) -> None:
-    """Set *line*'s subtitle in an exported json or csv as an editor would: in its own field or column."""
-    import csv
-    import io
-
-    if format_ == "json":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        next(s for s in data["segments"] if s["id"] == line)["subtitle"] = subtitle
-        path.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
-        return
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    next(row for row in rows if row["id"] == line)["subtitle"] = subtitle
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
 @pytest.mark.parametrize("format_", ("json", "csv"))
 def test_editing_one_subtitle_changes_only_that_field_of_that_line(base, format_):
     edited = _export(base, format_)
-    _edit_subtitle(edited, format_, "L0004", CONDENSED)
+    edit_subtitle(edited, format_, "L0004", CONDENSED)
     before = Script.load(base)
     after = script_formats.merge_file(edited, before)
     assert script_formats.changed_lines(before, after) == ("L0004",)
@@ -146,7 +128,7 @@ def test_editing_one_subtitle_changes_only_that_field_of_that_line(base, format_
 @pytest.mark.parametrize("format_", ("json", "csv"))
 def test_clearing_a_subtitle_shows_the_translation_again(base, format_):
     edited = _export(base, format_)
-    _edit_subtitle(edited, format_, "L0001", "")
+    edit_subtitle(edited, format_, "L0001", "")
     before = Script.load(base)
     after = script_formats.merge_file(edited, before)
     assert script_formats.changed_lines(before, after) == ("L0001",)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import json
 import math
 from pathlib import Path
@@ -16,7 +14,7 @@ from dubkit.config import SubtitleConfig, load_preset
 from dubkit.errors import ConfigError
 from dubkit.job import LineFit
 from dubkit.script import Script, Segment
-from tests.clitools import dubkit, summary
+from tests.clitools import dubkit, edit_subtitle, summary
 from tests.conftest import SHARED_MEDIA
 
 RULES = SubtitleConfig()
@@ -468,17 +466,6 @@ def test_real_dub_subtitles_keep_every_rule_on_every_cue(tmp_path, shared_media,
     assert (broken != []) == (clip in NEEDS_A_SUBTITLE), NEEDS_A_SUBTITLE.get(clip, broken)
 
 
-def edit_subtitle_in_csv(path: Path, line: str, subtitle: str) -> None:
-    """Write *subtitle* into *line*'s `subtitle` column of an exported csv, as a spreadsheet would."""
-    rows = list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-    next(row for row in rows if row["id"] == line)["subtitle"] = subtitle
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
-
-
 def review_lines(result: dict) -> dict[str, dict]:
     """The QA report's lines by id, the report checked against its schema."""
     jsonschema = pytest.importorskip("jsonschema")
@@ -513,7 +500,7 @@ def test_a_line_too_long_to_read_is_flagged_and_an_editors_subtitle_makes_it_rea
 
     edited = tmp_path / "edited.csv"
     assert dubkit("script", "export", first["script"], "-o", edited, cache=shared_cache).returncode == 0
-    edit_subtitle_in_csv(edited, long.id, FACE_4_SUBTITLE)
+    edit_subtitle(edited, "csv", long.id, FACE_4_SUBTITLE)
     redo = summary(dubkit(*common, "--script", edited, cache=shared_cache))
     assert redo["lines"]["synthesized"] == 0 and redo["stages"]["synthesize"]["cached"]
     assert redo["stages"]["lipsync"]["cached"] and not redo["stages"]["render"]["cached"]
