@@ -122,6 +122,16 @@ def test_the_blend_carries_the_jaw_and_changes_nothing_outside_the_lower_face():
     assert lips_rows.max() <= CORNERS_PX[0, 1] + reach * mouth + 1 < BOX_PX[3]
 
 
+def test_a_weaker_blend_lies_between_the_frame_and_the_patch():
+    shut, wide = face_picture(0, 172), face_picture(16, 186)
+    patch = exemplar.canonical(wide, CORNERS)
+    full = exemplar.render(shut, CORNERS, patch, BOX).astype(float)
+    half = exemplar.render(shut, CORNERS, patch, BOX, strength=0.5).astype(float)
+    assert np.array_equal(exemplar.render(shut, CORNERS, patch, BOX, strength=0.0), shut)
+    changed = (np.abs(full - shut) > 20) & (full > 0) & (full < 255)  # (a clipped pixel has no exact middle)
+    assert changed.sum() > 500 and np.abs(half - (full + shut) / 2)[changed].max() <= 1.0
+
+
 def test_a_patch_of_a_face_turned_aside_keeps_to_the_lips():
     """An exemplar whose face sat sideways of the frame's (another pose): its chin would land beside this one,
     so the blend stays round the lips; a little aside, it reaches part of the way down."""
@@ -167,6 +177,45 @@ def test_an_actor_who_rests_open_closes_in_pauses_and_opens_by_loudness(monkeypa
     assert np.corrcoef(dark[speaking], loudness[speaking])[0, 1] > 0.7
     for before, after in zip((pictures[i] for i in range(frames)), out, strict=True):
         assert np.array_equal(before[:120], after[:120]) and np.array_equal(before[225:], after[225:])
+
+
+def test_the_new_mouth_fades_in_and_out_at_a_windows_edges(monkeypatch):
+    """The frames at a window's edges blend the actor's own mouth with the re-animated one, by `tracks.eases`; the
+    frames around the window are as they were."""
+    from dubkit import media
+    from dubkit.lipsync import tracks
+    from dubkit.lipsync.tracks import Analysis
+
+    frames, fps = 112, 25.0
+    opening = resting_open(frames)
+    gaps = np.rint(opening * 160).astype(int)
+    pictures = {i: face_picture(int(gaps[i]), 180 + int(gaps[i])) for i in range(frames)}
+    monkeypatch.setattr(
+        media,
+        "video_frames",
+        lambda video, only=None, **_: (media.Frame(i, i / fps, pictures[i]) for i in sorted(only)),
+    )
+    track = FaceTrack(0, 0, np.arange(frames), np.tile(BOX, (frames, 1)), opening, np.tile(CORNERS, (frames, 1, 1)))
+    analysis = Analysis(np.arange(frames) / fps, (0,), (track,))
+    speech, _, _ = syllables(frames)
+    windows = {0: [(1.0, 3.0)]}  # frames 25-74
+
+    def synced() -> list[np.ndarray]:
+        shown = (media.Frame(i, i / fps, pictures[i]) for i in range(frames))
+        return list(exemplar.ExemplarSyncer().sync(Path("x"), shown, speech, RATE, analysis, windows))
+
+    eased, weights = synced(), tracks.eases(analysis, windows)
+    monkeypatch.setattr(tracks, "EASE_S", 1e-9)
+    sharp = synced()
+    assert weights[25] == 0.0 and 0 < weights[26] < weights[27] < 1 and weights[74] < 1
+    for index in (*range(25), *range(75, frames)):
+        assert np.array_equal(eased[index], pictures[index]) and np.array_equal(sharp[index], pictures[index])
+    for index in range(25, 75):
+        own, full = pictures[index].astype(float), sharp[index].astype(float)
+        expected = weights[index] * full + (1 - weights[index]) * own
+        exact = (full > 0) & (full < 255)  # a clipped pixel has no exact share
+        assert np.abs(eased[index] - expected)[exact].max() <= 1.0, index
+    assert sum(not np.array_equal(sharp[i], pictures[i]) for i in range(25, 75)) > 25  # the window re-animates
 
 
 @pytest.fixture(scope="module")

@@ -102,6 +102,19 @@ def test_other_files_are_refused(torch, tmp_path):
         Wav2LipSyncer(str(hostile)).load()
 
 
+def test_a_paste_at_part_strength_lies_between_the_frame_and_the_face():
+    """At a window's edges (`tracks.eases`) the network's face is pasted at part strength."""
+    pytest.importorskip("cv2", reason="opencv is not installed (pip install 'dubkit[lipsync]')")
+    from dubkit.backends.lipsync_wav2lip import paste
+
+    frame = np.full((120, 100, 3), 200, np.uint8)
+    face = np.full((96, 96, 3), 40, np.uint8)
+    region = (10, 110, 10, 90)
+    full, half = (paste(frame, face, region, strength).astype(float) for strength in (1.0, 0.5))
+    assert np.array_equal(paste(frame, face, region, 0.0), frame)
+    assert (full < 100).sum() > 1000 and np.abs(half - (full + frame) / 2).max() <= 1.0
+
+
 @pytest.mark.slow
 def test_a_clip_end_to_end_on_cpu(checkpoint, shared_media, tmp_path):
     pytest.importorskip("mediapipe", reason="mediapipe is not installed (pip install 'dubkit[lipsync]')")

@@ -108,3 +108,44 @@ def test_a_face_reported_twice_in_a_frame_counts_once():
     echo = Face(np.array([0.47, 0.32, 0.65, 0.44]), 0.1, corners)  # the same face, a drifting second report
     other = Face(np.array([0.05, 0.30, 0.30, 0.45]), 0.1, corners)  # a face beside it
     assert distinct([echo, face, other]) == [face, other]
+
+
+def _still_track(track_id: int, frames: np.ndarray) -> tracks.FaceTrack:
+    count = len(frames)
+    return tracks.FaceTrack(track_id, 0, frames, np.zeros((count, 4)), np.zeros(count), np.zeros((count, 2, 2)))
+
+
+def test_windows_fade_in_and_out_and_overlapping_windows_do_not():
+    """A window's first and last frames show part of the re-animated mouth, more with each frame; where windows of
+    a track overlap or abut, their shared edges do not fade; the frames eased are exactly those planned."""
+    frames = np.arange(150)
+    analysis = tracks.Analysis(frames / 25.0, (0,), (_still_track(0, frames), _still_track(1, frames)))
+    windows = {0: [(0.4, 1.2), (1.0, 2.0), (2.0, 2.4)], 1: [(3.0, 3.16), (4.0, 5.0)]}
+    weights = tracks.eases(analysis, windows)
+    assert set(weights) == set(tracks.plan(analysis, windows))
+    ramp = [min(1.0, k * 0.04 / tracks.EASE_S) for k in range(5)]  # 25 fps: 0.04 s a frame
+    assert [weights[f] for f in range(10, 15)] == pytest.approx(ramp)  # fades in from frame 10 (0.4 s)
+    assert [weights[f] for f in range(56, 60)] == pytest.approx(ramp[:0:-1])  # ... out to frame 59 (2.4 s excluded)
+    assert all(weights[f] == 1.0 for f in range(13, 58))  # no fade where the windows overlap (25-29) or abut (50)
+    assert [weights[f] for f in range(75, 79)] == pytest.approx([0.0, 1 / 3, 2 / 3, 1 / 3])  # a short one
+    assert not {9, 60, 74, 79, 99, 125} & set(weights)
+
+
+def test_a_lines_window_opens_before_it_and_closes_after_it():
+    """The speaking face's window runs from a lead-in before its line (not before the video) to a tail after the
+    dubbed line's end, the later of the two ends."""
+    from dubkit.job import LineFit
+    from dubkit.script import Segment
+    from dubkit.stages import lipsync
+
+    fps, frames = 25.0, 200
+    loudness = np.resize(np.r_[np.zeros(4), np.linspace(0.1, 1.0, 6), np.zeros(3)], frames)
+    noise = np.random.default_rng(2).standard_normal(int(frames / fps * RATE))
+    speech = (noise * np.repeat(loudness, RATE // int(fps))).astype(np.float32)
+    track = _still_track(0, np.arange(frames))
+    track = tracks.FaceTrack(0, 0, track.frames, track.boxes, loudness * 0.1, track.corners)  # the mouth follows
+    analysis = tracks.Analysis(np.arange(frames) / fps, (0,), (track,))
+    segments = [Segment("a", 100, 3000, "one"), Segment("b", 4000, 7000, "two")]
+    lines = [LineFit("a", 100, 2800, 1.0, 1.0, 0, True), LineFit("b", 4000, 7400, 1.0, 1.0, 0, True)]
+    windows = lipsync.speaking_windows(analysis, segments, lines, speech, RATE)
+    assert windows == {0: [(0.0, 3.0 + lipsync.TAIL_S), (4.0 - lipsync.LEAD_S, pytest.approx(7.4 + lipsync.TAIL_S))]}

@@ -29,7 +29,7 @@ import numpy as np
 
 from dubkit import media
 from dubkit.errors import ConfigError
-from dubkit.lipsync.tracks import Analysis, FaceTrack, Windows, plan
+from dubkit.lipsync.tracks import Analysis, FaceTrack, Windows, eases, plan
 from dubkit.qa.sync import envelope_near
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class ExemplarSyncer:
         self.bins = bins
 
     def fingerprint(self) -> dict[str, str]:
-        return {"library": "dubkit", "model": f"exemplar-3 bins={self.bins}", "weights": "none"}
+        return {"library": "dubkit", "model": f"exemplar-4 bins={self.bins}", "weights": "none"}
 
     def load(self) -> None:
         import cv2  # noqa: F401 - fail early when opencv is missing
@@ -100,17 +100,18 @@ class ExemplarSyncer:
         banks = self._banks(video, [track for i, track in speaking.items() if i not in still])
         levels = window_levels(analysis, [speaking[i] for i in sorted(speaking)], windows, audio, rate)
         ranges = {i: opening_range(track.opening) for i, track in speaking.items()}
+        strengths = eases(analysis, windows)
         for frame in frames:
             track, position = chosen.get(frame.index, (None, 0))
             if track is None or track.id not in speaking:
                 yield frame.rgb
             elif track.id in still:
-                yield _warped(frame.rgb, track, position, levels[frame.index])
+                yield _warped(frame.rgb, track, position, levels[frame.index], strengths[frame.index])
             elif banks.get(track.id):
                 wanted = float(openings_for(ranges[track.id], np.array([levels[frame.index]]))[0])
                 exemplar = min(banks[track.id], key=lambda e: abs(e.opening - wanted))
                 corners, box = track.corners[position], track.boxes[position]
-                yield render(frame.rgb, corners, exemplar.patch, box, exemplar.face)
+                yield render(frame.rgb, corners, exemplar.patch, box, exemplar.face, strengths[frame.index])
             else:
                 yield frame.rgb
 
@@ -190,11 +191,12 @@ def opening_spread(opening: np.ndarray) -> float:
     return float(np.subtract(*np.quantile(valid, [0.98, 0.02]))) if len(valid) else 0.0
 
 
-def _warped(rgb: np.ndarray, track: FaceTrack, position: int, level: float) -> np.ndarray:
-    """A still face's mouth opened geometrically, as far as *level* asks (closed: the frame as it was)."""
+def _warped(rgb: np.ndarray, track: FaceTrack, position: int, level: float, strength: float) -> np.ndarray:
+    """A still face's mouth opened geometrically, as far as *level* asks, at *strength* (a window's edges fade in
+    and out; closed: the frame as it was)."""
     from dubkit.lipsync.warp import open_mouth
 
-    amount = WARP_GAIN * max(0.0, level - CLOSED) / (1.0 - CLOSED)
+    amount = strength * WARP_GAIN * max(0.0, level - CLOSED) / (1.0 - CLOSED)
     return open_mouth(rgb, track.corners[position], track.boxes[position], amount) if amount > 0 else rgb
 
 
@@ -212,10 +214,12 @@ def render(
     patch: np.ndarray,
     box: np.ndarray | None = None,
     source: Face | None = None,
+    strength: float = 1.0,
 ) -> np.ndarray:
-    """*rgb* with the canonical *patch* placed on its mouth, colour-matched and feather-blended. With the face
-    *box* (fractions) the blend reaches down over the chin (`reach`), so the jaw moves with the lips, unless
-    the face of the patch (*source*, `face_on_canvas`) is turned another way."""
+    """*rgb* with the canonical *patch* placed on its mouth, colour-matched and feather-blended (at *strength*:
+    a window's edges fade between the frame's mouth and the patch's). With the face *box* (fractions) the blend
+    reaches down over the chin (`reach`), so the jaw moves with the lips, unless the face of the patch (*source*,
+    `face_on_canvas`) is turned another way."""
     import cv2
 
     matrix = _similarity(np.stack([LEFT, RIGHT]), _pixels(rgb.shape, corners))
@@ -228,7 +232,7 @@ def render(
     warped = cv2.warpAffine(patch, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
     mask = _mask(*reach(rgb.shape, corners, box, source))
-    alpha = cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
+    alpha = strength * cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
     out = rgb.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)
     weight = alpha.sum()

@@ -21,7 +21,7 @@ import numpy as np
 from dubkit import media, models
 from dubkit.backends.phonemes import package_version
 from dubkit.errors import BackendUnavailable, ConfigError
-from dubkit.lipsync.tracks import Analysis, Windows, plan
+from dubkit.lipsync.tracks import Analysis, Windows, eases, plan
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Wav2LipSyncer:
     def fingerprint(self) -> dict[str, str]:
         return {
             "library": f"torch {package_version('torch')}",
-            "model": "wav2lip-layout",
+            "model": "wav2lip-layout-2",  # 2: window edges fade in and out
             "weights": f"sha256:{models.sha256_file(self._path())}",
         }
 
@@ -95,17 +95,25 @@ class Wav2LipSyncer:
         self.load()
         mel = mel_spectrogram(resample(np.asarray(audio, dtype=np.float32), rate, SAMPLE_RATE))
         boxes = {frame: track.boxes[position] for frame, (track, position) in plan(analysis, windows).items()}
-        return self.frames(frames, mel, boxes)
+        return self.frames(frames, mel, boxes, eases(analysis, windows))
 
-    def frames(self, frames: Iterator[media.Frame], mel: np.ndarray, boxes: Mapping[int, np.ndarray]):  # noqa: ANN201
-        """The frames, those with a box re-synced, in order; batch_size frames in memory at most."""
+    def frames(  # noqa: ANN201
+        self,
+        frames: Iterator[media.Frame],
+        mel: np.ndarray,
+        boxes: Mapping[int, np.ndarray],
+        strengths: Mapping[int, float] | None = None,
+    ):
+        """The frames, those with a box re-synced (pasted at their *strengths*, default 1), in order; batch_size
+        frames in memory at most."""
+        strengths = strengths or {}
         batch: list[media.Frame] = []
         for frame in frames:
             batch.append(frame)
             if len(batch) == self.batch_size:
-                yield from self._batch(batch, mel, boxes)
+                yield from self._batch(batch, mel, boxes, strengths)
                 batch = []
-        yield from self._batch(batch, mel, boxes)
+        yield from self._batch(batch, mel, boxes, strengths)
 
     def sync_faces(self, faces: np.ndarray, mels: np.ndarray) -> np.ndarray:
         """(N, 96, 96, 3) uint8 faces + (N, 80, 16) mel windows → (N, 96, 96, 3) uint8 re-synced faces."""
@@ -123,7 +131,13 @@ class Wav2LipSyncer:
         pixels = out.float().permute(0, 2, 3, 1).cpu().numpy() * 255.0
         return np.clip(np.rint(pixels), 0, 255).astype(np.uint8)
 
-    def _batch(self, frames: Sequence[media.Frame], mel: np.ndarray, boxes: Mapping[int, np.ndarray]):  # noqa: ANN202
+    def _batch(  # noqa: ANN202
+        self,
+        frames: Sequence[media.Frame],
+        mel: np.ndarray,
+        boxes: Mapping[int, np.ndarray],
+        strengths: Mapping[int, float],
+    ):
         from dubkit.lipsync.wav2lip_net import mel_window
 
         todo = [frame for frame in frames if frame.index in boxes]
@@ -133,7 +147,7 @@ class Wav2LipSyncer:
             faces = np.stack([face for face, _ in crops])
             synced = self.sync_faces(faces, np.stack([mel_window(mel, frame.time_s) for frame in todo]))
             for frame, (_, region), face in zip(todo, crops, synced, strict=True):
-                pasted[frame.index] = paste(frame.rgb, face, region)
+                pasted[frame.index] = paste(frame.rgb, face, region, strengths.get(frame.index, 1.0))
         for frame in frames:
             yield pasted.get(frame.index, frame.rgb)
 
@@ -159,14 +173,15 @@ def face_region(shape: tuple[int, ...], box: np.ndarray) -> tuple[int, int, int,
     )
 
 
-def paste(rgb: np.ndarray, face: np.ndarray, region: tuple[int, int, int, int]) -> np.ndarray:
-    """*rgb* with *face* resized into *region*, blended by a feathered mask over the region's lower half."""
+def paste(rgb: np.ndarray, face: np.ndarray, region: tuple[int, int, int, int], strength: float = 1.0) -> np.ndarray:
+    """*rgb* with *face* resized into *region*, blended by a feathered mask over the region's lower half (at
+    *strength*: a window's edges fade between the frame's face and the network's)."""
     import cv2
 
     y0, y1, x0, x1 = region
     height, width = y1 - y0, x1 - x0
     resized = cv2.resize(face, (width, height), interpolation=cv2.INTER_LINEAR).astype(np.float32)
-    alpha = _lower_face_mask(height, width)[..., None]
+    alpha = strength * _lower_face_mask(height, width)[..., None]
     out = rgb.copy()
     patch = out[y0:y1, x0:x1].astype(np.float32)
     out[y0:y1, x0:x1] = np.clip(np.rint(alpha * resized + (1.0 - alpha) * patch), 0, 255).astype(np.uint8)

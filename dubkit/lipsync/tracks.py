@@ -27,6 +27,7 @@ CUT_DISTANCE = 0.3
 MIN_IOU = 0.3
 MAX_FACES = 4
 SPEAKER_MAX_LAG_MS = 200.0  # a speaker's mouth is within a few frames of the sound; wider lags only add noise
+EASE_S = 0.12  # a window's re-animated mouth fades in over its first 0.12 s and out over its last
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,31 @@ def plan(analysis: Analysis, windows: Windows) -> dict[int, tuple[FaceTrack, int
             if any(start <= time_s < end for start, end in spans):
                 chosen[int(frame)] = (track, position)
     return chosen
+
+
+def eases(analysis: Analysis, windows: Windows) -> dict[int, float]:
+    """Frame index → how much of the re-animated mouth each planned frame shows, 0-1: rising over the first
+    `EASE_S` of a window and falling over its last, so the picture never jumps between the actor's own mouth and
+    the re-animated one. An edge inside another window of the track does not fade: the mouth stays re-animated
+    across overlapping windows. A frame's share depends only on the windows within `EASE_S` of it."""
+    weights: dict[int, float] = {}
+    for track in analysis.tracks:
+        spans = windows.get(track.id, ())
+        times = analysis.times_s[track.frames]
+        for start, end in spans:
+            inside = (times >= start) & (times < end)
+            shown = times[inside]
+            rise = shown - start if not _covered(start, spans, opening=True) else np.full(len(shown), np.inf)
+            fall = end - shown if not _covered(end, spans, opening=False) else np.full(len(shown), np.inf)
+            share = np.clip(np.minimum(rise, fall) / EASE_S, 0.0, 1.0)
+            for frame, weight in zip(track.frames[inside].tolist(), share.tolist(), strict=True):
+                weights[frame] = max(weights.get(frame, 0.0), weight)
+    return weights
+
+
+def _covered(edge: float, spans: Sequence[tuple[float, float]], opening: bool) -> bool:
+    """Whether another of *spans* shows the frames on the outer side of a window's opening (or closing) *edge*."""
+    return any(start < edge <= end if opening else start <= edge < end for start, end in spans)
 
 
 def analyse(video: Path, max_height: int = ANALYSIS_HEIGHT, max_faces: int = MAX_FACES) -> Analysis:

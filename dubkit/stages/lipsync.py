@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 NAME = "lipsync"
 RATE = 16000
+LEAD_S = 0.2  # a line's window opens this much before it: the lips part before the sound, and the actor's own
+# mouth, still moving from before, fades into the re-animated one (`tracks.eases`) before the line's first syllable
 TAIL_S = 0.2  # the mouth closes in this much time after a line
 AUDIO_MARGIN_S = 0.25  # engines may look this far beyond a window's audio (Wav2Lip's mel window is 0.2 s)
 
@@ -128,8 +130,9 @@ def _paired(
 def _span_key(
     ctx: Context, identity: dict, span: splice.Span, times: np.ndarray, windows: tracks.Windows, dub: np.ndarray
 ) -> Key:
-    """A span's identity: source and engine, the span, and the windows it shows with their dubbed audio."""
-    first, last = float(times[span.start]), float(times[span.end - 1])
+    """A span's identity: source and engine, the span, and the windows it shows (or whose edges fade into its
+    frames: `tracks.eases`) with their dubbed audio."""
+    first, last = float(times[span.start]) - tracks.EASE_S, float(times[span.end - 1]) + tracks.EASE_S
     shown = {str(track): [(a, b) for a, b in spans if a <= last and b > first] for track, spans in windows.items()}
     shown = {track: spans for track, spans in sorted(shown.items()) if spans}
     heard = hashlib.sha256()
@@ -183,7 +186,7 @@ def speaking_windows(
     analysis: tracks.Analysis, segments: Sequence[Segment], lines: Sequence[LineFit], speech: np.ndarray, rate: int
 ) -> dict[int, list[tuple[float, float]]]:
     """Track id → the spans (s) it speaks in: each line's span, from the dubbed line's start where that is earlier
-    (a line the episode's end would cut starts early) to the dubbed line's end, plus a short tail."""
+    (a line the episode's end would cut starts early) to the dubbed line's end, with a short lead-in and tail."""
     dubbed = {line.id: (line.start_ms, line.end_ms) for line in lines}
     windows: dict[int, list[tuple[float, float]]] = {}
     for segment in segments:
@@ -192,7 +195,7 @@ def speaking_windows(
             continue
         start_ms, end_ms = dubbed.get(segment.id, (segment.start_ms, segment.end_ms))
         start_ms, end_ms = min(segment.start_ms, start_ms), max(segment.end_ms, end_ms)
-        windows.setdefault(found[0].id, []).append((start_ms / 1000, end_ms / 1000 + TAIL_S))
+        windows.setdefault(found[0].id, []).append((max(0.0, start_ms / 1000 - LEAD_S), end_ms / 1000 + TAIL_S))
     return windows
 
 
@@ -203,7 +206,7 @@ def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
     key = ctx.cache.key(
         "speakers",
         {"analysis": tracks.__name__},
-        {"tail_s": TAIL_S},
+        {"lead_s": LEAD_S, "tail_s": TAIL_S},
         {"ingest": job.key("ingest"), "lines": spans, "dubbed": [(x.id, x.start_ms, x.end_ms) for x in job.lines]},
     )
     entry = ctx.cache.lookup(key)
