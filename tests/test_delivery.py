@@ -15,7 +15,7 @@ from dubkit.errors import ConfigError
 from dubkit.media import delivery
 from dubkit.stages import render
 from tests.clitools import dubkit, summary
-from tests.media_fixtures import MEDIA, real, rotated_copy
+from tests.media_fixtures import MEDIA, real, remuxed, rotated_copy
 
 FACE = MEDIA / "video" / "talking_heads" / "face_1.mp4"
 JFK = MEDIA / "audio" / "jfk" / "jfk.flac"
@@ -113,6 +113,24 @@ def two_tracks(tmp_path: Path) -> delivery.Delivery:
     subs = delivery.Track(srt, "spa", tags.subtitles)
     audio = (delivery.Track(dub, "spa", tags.dub), delivery.Track(original, "eng", tags.original))
     return delivery.Delivery(FACE, audio, 5.0, subs, tags.container, tags.video)
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_a_picture_cut_from_its_sound_keeps_its_place(
+    tmp_path: Path, two_tracks: delivery.Delivery, container: str
+) -> None:
+    """face_1's picture starts 33 ms after its sound. Copied alone (as the lip-synced picture is written), it starts
+    its own file: delivered as it is, it would show a frame early; told where it starts, it keeps its place."""
+    import dataclasses
+
+    alone = remuxed(FACE, tmp_path / "picture.mp4", "mp4", ("v",))
+    start = media.probe(real(FACE)).video_start_s
+    placed = dataclasses.replace(two_tracks, picture=alone, video_start_s=start)
+    out = delivery.deliver(placed, tmp_path / f"placed.{container}", container)
+    first = next(media.video_frames(out, max_height=32)).time_s
+    assert first == pytest.approx(start, abs=1e-3) and start == pytest.approx(0.033, abs=1e-3)
+    out = delivery.deliver(dataclasses.replace(placed, video_start_s=None), tmp_path / f"as.{container}", container)
+    assert next(media.video_frames(out, max_height=32)).time_s == pytest.approx(0.0, abs=1e-3)
 
 
 @pytest.mark.parametrize(("container", "subtitle_codec"), [("mp4", "mov_text"), ("mkv", "subrip")])
@@ -365,7 +383,7 @@ def test_every_render_option_changes_the_render_key(
     script = Script("en", "es", (Segment("L0001", 0, 1000, text="hi", translation="hola"),), ("S1",))
     artefacts = {stage: Artefact(stage, tmp_path / stage, True) for stage in ("ingest", "synthesize")}
     (tmp_path / "ingest").mkdir()
-    (tmp_path / "ingest" / "info.json").write_text('{"fps": 25.0, "duration_s": 1.0}')
+    (tmp_path / "ingest" / "info.json").write_text('{"fps": 25.0, "duration_s": 1.0, "video_start_s": 0.0}')
     job = Job(Episode(Path("/in/clip.mp4"), "es"), artefacts, script)
     preset = load_preset()
     options = []

@@ -11,7 +11,7 @@ import pytest
 from dubkit import media
 from dubkit.audio import read_wav, write_wav
 from dubkit.errors import MediaError
-from tests.media_fixtures import MEDIA, real, rotated_copy
+from tests.media_fixtures import MEDIA, real, remuxed, rotated_copy
 
 GRID = MEDIA / "video" / "grid" / "bbaf2n.mpg"
 FACE = MEDIA / "video" / "talking_heads" / "face_1.mp4"
@@ -81,6 +81,38 @@ def test_probe_talking_head_mp4() -> None:
     assert (info.width, info.height) == (700, 700)
     assert 20 < info.fps <= 30
     assert info.duration_s == pytest.approx(6.13, abs=0.05)
+
+
+def first_times(path: Path, count: int = 3) -> list[float]:
+    frames = media.video_frames(path, max_height=32)
+    return [frame.time_s for _, frame in zip(range(count), frames, strict=False)]
+
+
+def test_times_count_from_the_containers_start(tmp_path: Path) -> None:
+    """Every time counts from the container's start, the zero of decoded audio (ffmpeg counts from it): an MPEG-TS
+    whose clock starts at 1.4 s shows its first picture at 0, as the original; face_1's picture, 33 ms after its
+    sound (an edit list), at 0.033; the same picture copied alone starts its own container, at 0."""
+    import av
+
+    ts = remuxed(GRID, tmp_path / "grid.ts", "mpegts")
+    with av.open(str(ts)) as container:
+        assert container.start_time / 1e6 > 1.0  # the TS clock does start late
+    assert first_times(ts) == pytest.approx([0.0, 0.04, 0.08]) and first_times(real(GRID)) == pytest.approx(
+        first_times(ts)
+    )
+    assert media.probe(ts).video_start_s == pytest.approx(0.0, abs=1e-3)
+    span = [frame.time_s for frame in media.video_span(ts, 1.0, 1.1, max_height=32)]
+    assert span == pytest.approx([1.0, 1.04, 1.08])
+    assert len(media.decode_audio(ts, 16000, 1)) == pytest.approx(len(media.decode_audio(GRID, 16000, 1)), abs=800)
+    assert media.probe(real(FACE)).video_start_s == pytest.approx(0.033, abs=1e-3)
+    assert first_times(FACE)[0] == pytest.approx(0.033, abs=1e-3)
+    h264_ts = remuxed(FACE, tmp_path / "face.ts", "mpegts")  # (seeking in it decodes nothing: read from the start)
+    assert [frame.time_s for frame in media.video_span(h264_ts, 1.0, 1.1, max_height=32)] == pytest.approx(
+        [t for t in first_times(h264_ts, 40) if 1.0 <= t < 1.1], abs=1e-3
+    )
+    alone = remuxed(FACE, tmp_path / "picture.mp4", "mp4", ("v",))
+    assert media.probe(alone).video_start_s == pytest.approx(0.0, abs=1e-6)
+    assert first_times(alone)[0] == pytest.approx(0.0, abs=1e-3)
 
 
 def test_probe_reads_rotation(tmp_path: Path) -> None:

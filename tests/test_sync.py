@@ -142,3 +142,15 @@ def test_talking_heads_shifts_are_recovered(measured, shared_media, name):
         moved = estimate(track, _shifted(audio, shift), RATE)
         expected = original.offset_frames + shift * moved.fps / 1000
         assert abs(round(moved.offset_frames - expected)) <= 1, (shift, original, moved)
+
+
+@pytest.mark.slow
+def test_a_clip_whose_clock_starts_late_measures_as_the_original(measured, shared_media, tmp_path):
+    """An MPEG-TS starts its clock at 1.4 s: picture and sound are still measured on one timeline."""
+    from tests.media_fixtures import remuxed
+
+    clip = shared_media / "video" / "grid" / "bbaf2n.mpg"
+    ts = remuxed(clip, tmp_path / "bbaf2n.ts", "mpegts")
+    original, copied = (estimate(*measured(path), RATE) for path in (clip, ts))
+    assert original is not None and copied is not None
+    assert copied.offset_frames == pytest.approx(original.offset_frames, abs=0.05), (original, copied)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -58,6 +58,7 @@ class MediaInfo:
     sample_rate: int = 0
     channels: int = 0
     rotation: int = 0
+    video_start_s: float = 0.0  # where the first picture shows, from the container's start (`origin_s`)
 
     @property
     def demuxer(self) -> str:
@@ -124,15 +125,27 @@ def video_frames(
     with open_input(info) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        origin = origin_s(container)
         try:
             for index, frame in enumerate(container.decode(stream)):
                 if only is not None and index not in only:
                     continue
                 rgb = frame.to_ndarray(format="rgb24", **size)
                 yuv = frame.to_ndarray(format="yuv420p") if planes else None
-                yield Frame(index, float(frame.time or 0.0), np.rot90(rgb, (info.rotation // 90) % 4), yuv)
+                yield Frame(index, _time_s(frame, origin), np.rot90(rgb, (info.rotation // 90) % 4), yuv)
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
+
+
+def origin_s(container: InputContainer) -> float:
+    """The container's start: time zero of its decoded audio (ffmpeg counts from it), and so of frame times. An
+    MPEG-TS starts at 1.4 s or anywhere; an MP4 whose picture starts late (an edit list) starts with its sound."""
+    return (container.start_time or 0) / 1_000_000
+
+
+def _time_s(picture, origin: float) -> float:  # noqa: ANN001 - av.VideoFrame
+    """A decoded picture's presentation time from the container's start."""
+    return float(picture.time) - origin if picture.time is not None else 0.0
 
 
 def open_input(info: MediaInfo):  # noqa: ANN201 - av.container.InputContainer
@@ -152,18 +165,17 @@ def _scaled(info: MediaInfo, max_height: int) -> dict[str, int]:
 
 def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) -> Iterator[Frame]:
     """The frames shown from *start_s* to *end_s*, scaled to at most max_height; indices count from the span's
-    first frame. Decoding starts at the keyframe before *start_s* (from the start where seeking overshoots)."""
+    first frame. Decoding starts at the keyframe before *start_s* (from the start where seeking fails)."""
     info = probe(path)
     if not info.has_video:
         raise MediaError(info.path, "no video stream")
     size = _scaled(info, max_height)
     pictures = _pictures_from(info, start_s, seek=True)
     first = next(pictures, None)
-    if first is not None and float(first.time or 0.0) > start_s:
+    if first is None or first[0] > start_s:  # overshot, or nothing decodes after the seek (an MPEG-TS may not)
         pictures, first = _pictures_from(info, start_s, seek=False), None
     index = 0
-    for picture in itertools.chain([first] if first is not None else [], pictures):
-        time_s = float(picture.time or 0.0)
+    for time_s, picture in itertools.chain([first] if first is not None else [], pictures):
         if time_s >= end_s:
             break
         if time_s >= start_s:
@@ -172,16 +184,19 @@ def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) ->
             index += 1
 
 
-def _pictures_from(info: MediaInfo, start_s: float, seek: bool) -> Iterator:
+def _pictures_from(info: MediaInfo, start_s: float, seek: bool) -> Iterator[tuple[float, Any]]:
+    """(time from the container's start, decoded picture), from the keyframe before *start_s* when seeking."""
     import av
 
     with open_input(info) as container:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        origin = origin_s(container)
         try:
             if seek:
-                container.seek(int(max(0.0, start_s) / stream.time_base), stream=stream, backward=True)
-            yield from container.decode(stream)
+                container.seek(int(max(0.0, start_s + origin) / stream.time_base), stream=stream, backward=True)
+            for picture in container.decode(stream):
+                yield _time_s(picture, origin), picture
         except av.FFmpegError as exc:
             raise MediaError(info.path, "truncated or corrupt", str(exc)) from None
 
@@ -264,8 +279,16 @@ def _describe(path: Path, container: InputContainer) -> MediaInfo:
         codec = video.codec_context
         rate = float(video.average_rate or video.guessed_rate or 0)
         rotation = int(first.rotation) if first is not None else 0
+        start = float(video.start_time * video.time_base) - origin_s(container) if video.start_time is not None else 0
+        start = round(start, 6) + 0.0  # to the container clock's microsecond (+ 0.0: no -0.0)
         info = replace(
-            info, width=codec.width, height=codec.height, fps=rate, video_codec=codec.name, rotation=rotation
+            info,
+            width=codec.width,
+            height=codec.height,
+            fps=rate,
+            video_codec=codec.name,
+            rotation=rotation,
+            video_start_s=start,
         )
     if audio is not None:
         codec = audio.codec_context

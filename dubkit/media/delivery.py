@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dubkit import ffmpeg
 from dubkit.errors import MediaError
-from dubkit.media import _AUDIO_OUT, _input, _resample, open_input, probe
+from dubkit.media import _AUDIO_OUT, MediaInfo, _input, _resample, open_input, probe
 
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
@@ -47,6 +47,7 @@ class Delivery:
     subtitles: Track | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     video_tags: Mapping[str, str] = field(default_factory=dict)
+    video_start_s: float | None = None  # where the first picture shows, from the sound's start (None: as in picture)
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def deliver(delivery: Delivery, out: Path, container: str) -> Path:
         if not _ISO639_2.fullmatch(track.language):
             raise ValueError(f"language must be an ISO 639-2 code such as 'spa', not {track.language!r}")
     picture, inputs = _input(delivery.picture)
+    inputs = _picture_input(picture, delivery.video_start_s) if picture.has_video else inputs
     for track in delivery.audio:
         inputs += _input(track.path, need="audio")[1]
     subtitles = delivery.subtitles if delivery.subtitles and _has_cues(delivery.subtitles.path) else None
@@ -87,6 +89,14 @@ def deliver(delivery: Delivery, out: Path, container: str) -> Path:
         args = [*inputs, *streams, *untouched, *tags, *_FLAGS[container], *ffmpeg.output_args(tmp, MUXERS[container])]
         ffmpeg.run(args, picture.path)
     return Path(out)
+
+
+def _picture_input(picture: MediaInfo, start_s: float | None) -> list[str]:
+    """Arguments opening *picture* so its first frame shows at *start_s* from the audio's start. ffmpeg counts each
+    input from its own start: a picture cut from its sound (the lip-synced video alone) would lose where it began
+    (an MP4 whose sound leads by an edit list, an MPEG-TS whose streams start apart), a frame or more out of sync."""
+    shift = 0.0 if start_s is None else start_s - picture.video_start_s
+    return ffmpeg.input_args(picture.path, picture.demuxer, ("-itsoffset", f"{shift:.6f}") if abs(shift) > 1e-4 else ())
 
 
 def _video_args(delivery: Delivery, has_video: bool, source_s: float) -> list[str]:

@@ -26,7 +26,7 @@ import numpy as np
 
 from dubkit.errors import MediaError
 from dubkit.fsutil import atomic_path
-from dubkit.media import Frame, h264, open_input, probe
+from dubkit.media import Frame, h264, open_input, origin_s, probe
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +163,7 @@ def decode(spans: Sequence[Span], source: Layout) -> Iterator[Frame]:
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         context = stream.codec_context
+        origin = origin_s(container)
         span: Span | None = None
         index = -1
         try:
@@ -173,23 +174,24 @@ def decode(spans: Sequence[Span], source: Layout) -> Iterator[Frame]:
                 span = starts.get(index, span)
                 if span is None or index < span.decode_from:
                     continue
-                yield from _wanted(context.decode(packet), span, source)
+                yield from _wanted(context.decode(packet), span, source, origin)
                 if index == span.end - 1:
-                    yield from _wanted(context.decode(None), span, source)
+                    yield from _wanted(context.decode(None), span, source, origin)
                     context.flush_buffers()
                     span = None
         except av.FFmpegError as exc:
             raise MediaError(source.path, "truncated or corrupt", str(exc)) from None
 
 
-def _wanted(pictures: Iterable, span: Span, source: Layout) -> Iterator[Frame]:
+def _wanted(pictures: Iterable, span: Span, source: Layout, origin: float) -> Iterator[Frame]:
+    """The decoded *pictures* inside *span*, timed from the container's start (*origin*), as `video_frames` times."""
     first, end = source.pts[span.start : span.end].min(), source.pts[span.start : span.end].max()
     for picture in pictures:
         if picture.pts is None or not first <= picture.pts <= end:
             continue
         index = int(np.searchsorted(source.presentation, picture.pts))
         rgb = np.rot90(picture.to_ndarray(format="rgb24"), (source.rotation // 90) % 4)
-        yield Frame(index, float(picture.pts * source.time_base), rgb, picture.to_ndarray(format="yuv420p"))
+        yield Frame(index, float(picture.pts * source.time_base) - origin, rgb, picture.to_ndarray(format="yuv420p"))
 
 
 def encode(edited: Iterable[tuple[Frame, np.ndarray]], span: Span, source: Layout, out: Path) -> Path:
@@ -340,7 +342,8 @@ def splice(source: Layout, encoded: Mapping[Span, Path], out: Path) -> Path:
 
 def reencode(source: Path, edited: Iterable[tuple[Frame, np.ndarray]], out: Path) -> Path:
     """For streams that cannot be spliced: every frame (decoded with its planes, unrotated, even-sized)
-    composited and re-encoded to H.264 with the source's timestamps, in an MP4 without audio, atomically."""
+    composited and re-encoded to H.264 at its time (from the container's start), in an MP4 without audio,
+    atomically."""
     import av
 
     info = probe(source)

@@ -43,3 +43,10 @@ def run(job: Job, ctx: Context) -> Job:
 def info(job: Job) -> dict:
     """The probe of the source, as recorded at ingest."""
     return json.loads((job.entry(NAME) / "info.json").read_text())
+
+
+def video_start_s(job: Job) -> float:
+    """Where the source's picture starts, from the container's start (probed anew for an ingest recorded before
+    the probe kept it)."""
+    recorded = info(job).get("video_start_s")
+    return float(recorded) if recorded is not None else media.probe(job.episode.media).video_start_s

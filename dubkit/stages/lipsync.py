@@ -223,7 +223,10 @@ def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
 def source_faces(job: Job, ctx: Context) -> tracks.Analysis:
     """Shots and face tracks of the source, cached per source (the QA stage reads them too)."""
     key = ctx.cache.key(
-        "faces", {"analysis": tracks.__name__}, {"max_faces": tracks.MAX_FACES}, {"ingest": job.key("ingest")}
+        "faces",
+        {"analysis": tracks.__name__},
+        {"max_faces": tracks.MAX_FACES, "times": "from the container's start"},
+        {"ingest": job.key("ingest")},
     )
     entry = ctx.cache.lookup(key)
     if entry is None:

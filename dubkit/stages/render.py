@@ -60,6 +60,7 @@ def run(job: Job, ctx: Context) -> Job:
         "min_over_bed_db": MIN_OVER_BED_DB,
         "dialogue_level_db": synthesize.LINE_LEVEL_DB,
         "subtitles": _subtitle_options(rules, fps, target),
+        "video_start_s": ingest.video_start_s(job),  # the picture's place against the sound
     }
     key = ctx.cache.key(
         NAME,
@@ -188,7 +189,8 @@ def _delivery(job: Job, picture: Path, work: Path, tags: labels.Labels, options:
     dub = deliverables.Track(work / "dub.wav", language, tags.dub)
     original = deliverables.Track(job.entry("ingest") / "original.wav", source, tags.original)
     subs = deliverables.Track(work / "dub.srt", language, tags.subtitles)
-    return deliverables.Delivery(picture, (dub, original), job.duration_s, subs, tags.container, tags.video)
+    start = options["video_start_s"]
+    return deliverables.Delivery(picture, (dub, original), job.duration_s, subs, tags.container, tags.video, start)
 
 
 def _deliver_on_target(delivery: deliverables.Delivery, work: Path, config: RenderConfig) -> media.Loudness:
