@@ -3,6 +3,8 @@
 For every clip in ../shared/media/video: frames analysed per second, frames with a face, the estimated
 offset (frames and ms; + = sound late) and confidence of the original, and the error of the estimate
 when the sound is shifted by +200 ms and -120 ms (estimate minus the clip's own estimate minus the shift).
+Short windows, as a line is measured: of every 1 s and 2 s window (0.25 s apart, searching +-500 ms as the
+review report does), the share whose estimate lies within 1 frame of the clip's own.
 
 `--stills DIR` saves per clip a sheet of the mouth around the sharpest onsets of speech out of silence (a row
 each: the frames from 100 ms before to 170 ms after, each labelled with its time from the onset, the middle of
@@ -31,6 +33,8 @@ from dubkit.qa.sync import estimate, speech_envelope  # noqa: E402
 
 RATE = 16000
 SHIFTS_MS = (200, -120)
+WINDOWS_S = (1.0, 2.0)
+LINE_MAX_LAG_MS = 500.0  # as dubkit.qa.report measures a line
 
 
 def shifted(audio: np.ndarray, shift_ms: int) -> np.ndarray:
@@ -56,7 +60,20 @@ def measure(clip: Path) -> dict:
         moved = estimate(track, shifted(audio, shift), RATE)
         error = moved.offset_frames - original.offset_frames - shift * moved.fps / 1000 if moved else None
         row[f"error {shift:+d} ms (frames)"] = round(error, 2) if error is not None else None
+    for window in WINDOWS_S:
+        row[f"{window:g} s windows within 1 frame"] = windows_agreeing(track, audio, window, original.offset_frames)
     return row
+
+
+def windows_agreeing(track, audio: np.ndarray, window_s: float, offset: float) -> str:  # noqa: ANN001
+    """'share (count)' of the windows of *window_s* whose estimate is within 1 frame of *offset*."""
+    last = float(track.times_s[-1])
+    found = [
+        estimate(track, audio, RATE, start, start + window_s, LINE_MAX_LAG_MS)
+        for start in np.arange(float(track.times_s[0]), last - window_s, 0.25)
+    ]
+    errors = [abs(e.offset_frames - offset) for e in found if e is not None]
+    return f"{np.mean(np.array(errors) <= 1.0):.2f} ({len(errors)})" if errors else "-"
 
 
 def onsets(audio: np.ndarray, count: int = 3, apart_s: float = 0.3) -> list[float]:

@@ -82,6 +82,25 @@ def test_window_limits_the_measure():
     assert half.frames == 250 and round(half.offset_frames) == 3
 
 
+def test_a_short_window_judges_every_lag_on_the_whole_window():
+    """A line is a second or two: every lag compares the whole window with the speech that far away (beyond the
+    window), not a shrinking overlap, whose few frames agree by chance at large lags (0.80 of these windows
+    within a frame when the overlap shrank)."""
+    mouth = _syllables(1000, seed=3)
+    noisy = mouth + np.random.default_rng(5).normal(0, 0.06, len(mouth))  # a landmark tracker's jitter
+    audio = _voice_following(mouth, 4)
+    found = [estimate(_track(noisy), audio, RATE, start, start + 1.0, 500.0) for start in np.arange(1.0, 38.0, 0.5)]
+    offsets = np.array([result.offset_frames for result in found if result is not None])
+    assert len(offsets) == len(found) and np.mean(np.abs(offsets - 4) <= 1) >= 0.9
+
+
+def test_the_first_window_sees_silence_before_the_sound():
+    """Lags reaching before the sound's start compare with silence, as they should (nothing was said then)."""
+    mouth = _syllables(250)
+    result = estimate(_track(mouth), _voice_following(mouth, -3), RATE, 0.0, 1.5)
+    assert result is not None and round(result.offset_frames) == -3
+
+
 def test_envelope_follows_the_speech_band():
     t = np.arange(RATE) / RATE
     tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)

@@ -4,9 +4,11 @@ The picture gives a mouth-opening track (`dubkit.lipsync.faces`); the sound give
 RMS of the 500-2000 Hz band (where the first formant follows the jaw) in a 40 ms window at each frame.
 Both are put on one even time grid (phones and cameras drop frames), and for every lag within
 ±`max_lag_ms` the score is the correlation of their frame-to-frame changes plus half the correlation of
-their levels. The best lag, refined to a fraction of a frame, is the offset; positive means the sound
-comes late. Confidence is the best score minus the median score over all lags: near 0 when nothing in
-the picture follows the sound.
+their levels. Every lag compares the mouth's whole window with the speech that lag away, taken beyond the
+window where it must be (silence before the sound starts), so on a short window (a line) every lag is
+judged on the same frames, not on an overlap that shrinks as the lag grows. The best lag, refined to a
+fraction of a frame, is the offset; positive means the sound comes late. Confidence is the best score
+minus the median score over all lags: near 0 when nothing in the picture follows the sound.
 """
 
 from __future__ import annotations
@@ -58,7 +60,8 @@ def estimate(
     if mouth is None:
         return None
     max_lag = max(1, int(round(max_lag_ms * fps / 1000.0)))
-    speech = envelope_near(audio, rate, grid, margin_s=(max_lag + 2) / fps)
+    reach = grid[0] + np.arange(-max_lag, len(grid) + max_lag) / fps  # the grid and every lag's frames beyond it
+    speech = envelope_near(audio, rate, reach, margin_s=2 / fps)
     scores = _scores(mouth, speech, max_lag)
     if not np.isfinite(scores).any():
         return None
@@ -113,19 +116,18 @@ def _on_grid(track: MouthTrack, grid: np.ndarray) -> np.ndarray | None:
 
 
 def _scores(mouth: np.ndarray, speech: np.ndarray, max_lag: int) -> np.ndarray:
-    changes = _correlations(np.diff(mouth), np.diff(speech), max_lag)
-    levels = _correlations(mouth, speech, max_lag)
-    return changes + LEVEL_WEIGHT * levels
-
-
-def _correlations(mouth: np.ndarray, speech: np.ndarray, max_lag: int) -> np.ndarray:
-    """Pearson correlation of mouth[t] with speech[t + lag] for lag in -max_lag..max_lag (NaN if undefined)."""
+    """Per lag in -max_lag..max_lag, the score of *mouth* against the frames of *speech* (the mouth's window
+    widened by max_lag each side) that lag later: change correlation + `LEVEL_WEIGHT` × level correlation."""
     out = np.full(2 * max_lag + 1, np.nan)
-    for index, lag in enumerate(range(-max_lag, max_lag + 1)):
-        a, b = (mouth[: len(mouth) - lag], speech[lag:]) if lag >= 0 else (mouth[-lag:], speech[: len(speech) + lag])
-        if len(a) >= MIN_FRAMES // 2 and a.std() > 0 and b.std() > 0:
-            out[index] = float(np.corrcoef(a, b)[0, 1])
+    for index in range(2 * max_lag + 1):
+        heard = speech[index : index + len(mouth)]
+        out[index] = _pearson(np.diff(mouth), np.diff(heard)) + LEVEL_WEIGHT * _pearson(mouth, heard)
     return out
+
+
+def _pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Their correlation; NaN where either is flat."""
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else float("nan")
 
 
 def _parabolic(scores: np.ndarray, best: int) -> float:
