@@ -279,8 +279,6 @@ def _describe(path: Path, container: InputContainer) -> MediaInfo:
         codec = video.codec_context
         rate = float(video.average_rate or video.guessed_rate or 0)
         rotation = int(first.rotation) if first is not None else 0
-        start = float(video.start_time * video.time_base) - origin_s(container) if video.start_time is not None else 0
-        start = round(start, 6) + 0.0  # to the container clock's microsecond (+ 0.0: no -0.0)
         info = replace(
             info,
             width=codec.width,
@@ -288,12 +286,19 @@ def _describe(path: Path, container: InputContainer) -> MediaInfo:
             fps=rate,
             video_codec=codec.name,
             rotation=rotation,
-            video_start_s=start,
+            video_start_s=_start_s(video, container),
         )
     if audio is not None:
         codec = audio.codec_context
         info = replace(info, audio_codec=codec.name, sample_rate=codec.sample_rate, channels=codec.layout.nb_channels)
     return info
+
+
+def _start_s(stream, container: InputContainer) -> float:  # noqa: ANN001 - av stream
+    """Where *stream* starts, from the container's start, to the container clock's microsecond."""
+    if stream.start_time is None:
+        return 0.0
+    return round(float(stream.start_time * stream.time_base) - origin_s(container), 6) + 0.0  # (+ 0.0: never -0.0)
 
 
 def _duration(container: InputContainer) -> float:
