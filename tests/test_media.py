@@ -106,7 +106,7 @@ def test_times_count_from_the_containers_start(tmp_path: Path) -> None:
     assert len(media.decode_audio(ts, 16000, 1)) == pytest.approx(len(media.decode_audio(GRID, 16000, 1)), abs=800)
     assert media.probe(real(FACE)).video_start_s == pytest.approx(0.033, abs=1e-3)
     assert first_times(FACE)[0] == pytest.approx(0.033, abs=1e-3)
-    h264_ts = remuxed(FACE, tmp_path / "face.ts", "mpegts")  # (seeking in it decodes nothing: read from the start)
+    h264_ts = remuxed(FACE, tmp_path / "face.ts", "mpegts")  # a TS has no index: a seek lands past its 1st keyframe
     assert [frame.time_s for frame in media.video_span(h264_ts, 1.0, 1.1, max_height=32)] == pytest.approx(
         [t for t in first_times(h264_ts, 40) if 1.0 <= t < 1.1], abs=1e-3
     )

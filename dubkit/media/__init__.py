@@ -172,7 +172,7 @@ def video_span(path: Path, start_s: float, end_s: float, max_height: int = 0) ->
     size = _scaled(info, max_height)
     pictures = _pictures_from(info, start_s, seek=True)
     first = next(pictures, None)
-    if first is None or first[0] > start_s:  # overshot, or nothing decodes after the seek (an MPEG-TS may not)
+    if first is None or first[0] > start_s:  # overshot, or no keyframe after the seek (a TS has no index)
         pictures, first = _pictures_from(info, start_s, seek=False), None
     index = 0
     for time_s, picture in itertools.chain([first] if first is not None else [], pictures):
