@@ -92,7 +92,7 @@ def example_report(lines: int = 6) -> dict[str, Any]:
     duration_s = round(cursor_ms / 1000 + 2.0, 3)
     flagged = sum(1 for line in built if line["flags"])
     return {
-        "schema": "dubkit-qa-report/1",
+        "schema": "dubkit-qa-report/2",
         "original": "episodes/s01e03 The Storm.mp4",
         "dubbed": "dubbed/s01e03 The Storm.es.mp4",
         "script": "dubbed/s01e03 The Storm.es.script.json",
@@ -114,6 +114,7 @@ def example_report(lines: int = 6) -> dict[str, Any]:
             "lines": {"total": len(built), "flagged": flagged},
             "flags": ["true_peak"],
         },
+        "shots": example_shots(duration_s),
         "lines": built,
         "plots": {"waveform": waveform_plot(built, duration_s, rng), "mouth": mouth_plot(built, duration_s, rng)},
         "samples": {
@@ -121,6 +122,20 @@ def example_report(lines: int = 6) -> dict[str, Any]:
             "side_by_side": "samples/s01e03 side-by-side.mp4",
         },
     }
+
+
+def example_shots(duration_s: float) -> list[dict[str, Any]]:
+    """Three shots: the first re-synced well, the second barely, the third too short to measure."""
+    cuts = [0.0, round(duration_s * 0.45, 3), round(duration_s - 0.6, 3), duration_s]
+    syncs = [
+        ({"offset_frames": 2.6, "confidence": 0.24}, {"offset_frames": 0.2, "confidence": 0.81}),
+        ({"offset_frames": -4.1, "confidence": 0.12}, {"offset_frames": 1.8, "confidence": 0.19}),
+        (None, None),
+    ]
+    return [
+        {"index": i, "start_s": cuts[i], "end_s": cuts[i + 1], "sync": {"before": before, "after": after}}
+        for i, (before, after) in enumerate(syncs)
+    ]
 
 
 def example_line(index: int, start_ms: int, rng: random.Random) -> tuple[dict[str, Any], int]:

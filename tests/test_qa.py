@@ -124,6 +124,16 @@ def test_the_clean_dub_lists_every_line_with_every_figure_and_flags_none(grid_du
         assert None not in (line["stretch"], line["speed"], line["overflow_ms"], line["duration_ratio"])
         assert line["flags"] == [], line
     assert found["episode"]["flags"] == [] and found["episode"]["lines"] == {"total": 5, "flagged": 0}
+    shots = found["shots"]  # black, five clips cut together (a jump cut within one speaker may not show), black
+    joins = [round(2.52 + 3.0 * i, 3) for i in range(len(GRID) + 1)]
+    cuts = [shot["start_s"] for shot in shots[1:]]
+    assert cuts == [shot["end_s"] for shot in shots[:-1]] and {joins[0], joins[-1]} <= set(cuts) <= set(joins)
+    assert shots[0]["start_s"] == 0
+    assert shots[-1]["end_s"] == pytest.approx(found["episode"]["duration"]["video_s"], abs=0.1)
+    assert [shot["sync"] for shot in (shots[0], shots[-1])] == [{"before": None, "after": None}] * 2
+    for sync in (shot["sync"] for shot in shots[1:-1]):
+        assert sync["after"] and abs(sync["after"]["offset_frames"]) <= 1, sync
+        assert sync["after"]["confidence"] > (sync["before"] or {"confidence": 0})["confidence"] + 0.3, sync
     clips = found["samples"]["clips"]
     assert len(clips) == 3 and all((Path(result["report"]).parent / clip["path"]).is_file() for clip in clips)
 

@@ -194,6 +194,21 @@ def test_flagged_rows_and_out_of_threshold_cells_are_marked(tmp_path: Path) -> N
     assert no_face is not None and no_face.group(0).count("no face") == 2
 
 
+def test_each_shot_shows_its_sync_before_and_after(tmp_path: Path) -> None:
+    """A shot re-synced well, one still unsure after (marked), one not measured; no section without video."""
+    document = rendered(tmp_path, example_report())
+    section = re.search(r'<section class="panel shots-panel">.*?</section>', document, flags=re.S)
+    assert section is not None and "3 shots" in section.group(0)
+    rows = re.findall(r"<tr><td>\d+</td>.*?</tr>", section.group(0), flags=re.S)
+    assert len(rows) == 3
+    assert "+0.2 fr" in rows[0] and 'class="sync out"' not in rows[0]
+    assert "+1.8 fr" in rows[1] and 'class="sync out"' in rows[1] and "confidence below 0.25" in rows[1]
+    assert rows[2].count("not measured") == 2
+    report = example_report()
+    report["shots"] = []
+    assert "shots-panel" not in rendered(tmp_path, report)
+
+
 def test_a_subtitle_too_fast_shows_its_text_reading_speed_and_what_to_do(tmp_path: Path) -> None:
     report = example_report()
     line = report["lines"][1]

@@ -2,8 +2,8 @@
 
 `render(report, out)` writes `report.html` (see `report.schema.json` for the input): a header with the
 episode verdicts (lines, loudness, A/V duration, sync before -> after), a timeline of the lines per speaker,
-the waveform and mouth-vs-speech plots, and the per-line table. Everything is inline: CSS in a `<style>`,
-plots as SVG built here, no script and nothing fetched from a URL, so the file opens offline and can be
+the waveform and mouth-vs-speech plots, sync per shot, and the per-line table. Everything is inline: CSS in a
+`<style>`, plots as SVG built here, no script and nothing fetched from a URL, so the file opens offline and can be
 mailed around. Links to sample clips are relative, as they are in the report. Every text taken from the
 report is HTML-escaped.
 
@@ -79,6 +79,7 @@ def build_html(report: Mapping[str, Any]) -> str:
             summary_section(report),
             timeline_section(report),
             plots_section(report),
+            shots_section(report),
             lines_section(report),
             thresholds_section(report),
         ]
@@ -853,6 +854,30 @@ TABLE_HEAD = (
     "<th>Flags</th><th>Clip</th>"
     "</tr></thead>"
 )
+
+
+def shots_section(report: Mapping[str, Any]) -> str:
+    """Sync over each whole shot, cut to cut: a shot the re-sync missed shows even where its lines are short."""
+    shots = report["shots"]
+    if not shots:
+        return ""
+    limits = report["thresholds"]
+    rows = "\n".join(
+        f"<tr><td>{shot['index'] + 1}</td>"
+        f"<td>{fmt_clock_ms(1000 * shot['start_s'])} – {fmt_clock_ms(1000 * shot['end_s'])}</td>"
+        f"{sync_cell(shot['sync']['before'], limits, after=False, heard=False)}"
+        f"{sync_cell(shot['sync']['after'], limits, after=True, heard=False)}</tr>"
+        for shot in shots
+    )
+    return (
+        f'<section class="panel shots-panel"><h2>Shots <span class="small">{plural(len(shots), "shot")}</span></h2>'
+        '<p class="help">Sync over each whole shot, cut to cut, of the face that follows the dubbed speech best: '
+        "offset in frames (+ = sound late) and confidence. Not measured: no face in view, or under a second.</p>"
+        '<table class="lines shots"><thead><tr><th>Shot</th><th>Span</th>'
+        '<th title="original picture against the dubbed speech">Sync before</th>'
+        '<th title="dubbed picture against the dubbed speech">Sync after</th>'
+        f"</tr></thead><tbody>\n{rows}\n</tbody></table></section>"
+    )
 
 
 def lines_section(report: Mapping[str, Any]) -> str:

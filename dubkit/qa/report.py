@@ -9,9 +9,10 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
 - from the synthesis fit, when known: speaking rate, time-stretch, overflow and whether the episode's end cut it;
 - from the render, when known: the text its subtitle shows, whether it was condensed, and the timed-text rules its
   cues break (`subtitle_fast`: too fast to read, for the editor to write a shorter `subtitle` in the script).
-Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync aggregated over the lines,
-and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset (`config.Thresholds`); the
-report's layout is `report.schema.json`.
+Per shot (cut to cut, as the face analysis finds them): sync before and after over the whole shot, the face that
+follows the dubbed speech best. Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync
+aggregated over the lines, and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset
+(`config.Thresholds`); the report's layout is `report.schema.json`.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from dubkit.qa.heard import Heard, hear, planned
 from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
 
-SCHEMA = "dubkit-qa-report/1"
+SCHEMA = "dubkit-qa-report/2"  # 2: per-shot sync; subtitle flags
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off
 READING_RULES = ("max_chars_per_second", "min_duration_ms")  # broken: the subtitle lacks the time to be read
@@ -90,6 +91,7 @@ def measure(
         "languages": {"source": script.source_language, "target": script.target_language},
         "thresholds": limits,
         "episode": episode,
+        "shots": shot_syncs(pictures, dub_audio) if pictures else [],
         "lines": lines,
         "plots": {
             "waveform": plots.waveform(original, dub_audio),
@@ -107,6 +109,23 @@ def _syncs(
     start, end = (t / 1000 for t in planned(segment, fits.get(segment.id)))
     end = max(end, segment.end_ms / 1000)
     return _best_sync(pictures.original, dub_audio, start, end), _best_sync(pictures.dubbed, dub_audio, start, end)
+
+
+def shot_syncs(pictures: Pictures, dub_audio: np.ndarray) -> list[dict]:
+    """Per shot of the source (the dub has the same cuts): its span and the sync before and after over it."""
+    times = pictures.original.times_s
+    if len(times) == 0:
+        return []
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 0.0
+    starts = [*pictures.original.shots, len(times)]
+    shots = []
+    for index, (first, end) in enumerate(zip(starts, starts[1:], strict=False)):
+        start_s, end_s = float(times[first]), float(times[end - 1]) + step
+        before = _best_sync(pictures.original, dub_audio, start_s, end_s)
+        after = _best_sync(pictures.dubbed, dub_audio, start_s, end_s)
+        span = {"start_s": _round(start_s, 3), "end_s": _round(end_s, 3)}
+        shots.append({"index": index, **span, "sync": {"before": before, "after": after}})
+    return shots
 
 
 def _best_sync(analysis: tracks.Analysis, audio: np.ndarray, start_s: float, end_s: float) -> dict | None:
