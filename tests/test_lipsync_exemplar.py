@@ -149,15 +149,14 @@ def test_a_patch_of_a_face_turned_aside_keeps_to_the_lips():
     assert np.nonzero(np.any(turned != shut, axis=2))[0].max() <= CORNERS_PX[0, 1] + lips + 1
 
 
-def test_an_actor_who_rests_open_closes_in_pauses_and_opens_by_loudness(monkeypatch):
-    """Exemplars of an actor mostly seen with the lips apart, re-timed to speech with pauses: the pauses show the
-    closed mouth, the syllables a gap growing with loudness, not the same wide mouth on every one."""
+def resting_actor(monkeypatch: pytest.MonkeyPatch, frames: int, fps: float = 25.0):  # noqa: ANN201
+    """Pictures of an actor who rests with the lips apart (`resting_open`), served as the video's frames, their
+    face analysis, and each picture's gap in rows (4-5 closed, 14-18 open)."""
     from dubkit import media
     from dubkit.lipsync.tracks import Analysis
 
-    frames, fps = 112, 25.0
     opening = resting_open(frames)
-    gaps = np.rint(opening * 160).astype(int)  # 4-5 rows closed, 14-18 open
+    gaps = np.rint(opening * 160).astype(int)
     pictures = {i: face_picture(int(gaps[i]), 180 + int(gaps[i])) for i in range(frames)}
     monkeypatch.setattr(
         media,
@@ -165,10 +164,24 @@ def test_an_actor_who_rests_open_closes_in_pauses_and_opens_by_loudness(monkeypa
         lambda video, only=None, **_: (media.Frame(i, i / fps, pictures[i]) for i in sorted(only)),
     )
     track = FaceTrack(0, 0, np.arange(frames), np.tile(BOX, (frames, 1)), opening, np.tile(CORNERS, (frames, 1, 1)))
-    analysis = Analysis(np.arange(frames) / fps, (0,), (track,))
+    return pictures, Analysis(np.arange(frames) / fps, (0,), (track,)), gaps
+
+
+def synced(pictures: dict, analysis, speech: np.ndarray, windows: dict) -> list[np.ndarray]:  # noqa: ANN001
+    """The exemplar engine's pictures for *pictures* re-timed to *speech* inside *windows*."""
+    from dubkit import media
+
+    shown = (media.Frame(i, float(analysis.times_s[i]), pictures[i]) for i in range(len(pictures)))
+    return list(exemplar.ExemplarSyncer().sync(Path("x"), shown, speech, RATE, analysis, windows))
+
+
+def test_an_actor_who_rests_open_closes_in_pauses_and_opens_by_loudness(monkeypatch):
+    """Exemplars of an actor mostly seen with the lips apart, re-timed to speech with pauses: the pauses show the
+    closed mouth, the syllables a gap growing with loudness, not the same wide mouth on every one."""
+    frames = 112
+    pictures, analysis, gaps = resting_actor(monkeypatch, frames)
     speech, loudness, paused = syllables(frames)
-    shown = (media.Frame(i, i / fps, pictures[i]) for i in range(frames))
-    out = list(exemplar.ExemplarSyncer().sync(Path("x"), shown, speech, RATE, analysis, {0: [(0.0, 10.0)]}))
+    out = synced(pictures, analysis, speech, {0: [(0.0, 10.0)]})
     dark = np.array([np.count_nonzero(picture[138:165, 160].astype(int).sum(axis=1) < 250) for picture in out])
     speaking = loudness > 0
     assert dark[paused].max() <= gaps.min() + 2  # closed in pauses, though this actor seldom closes
@@ -182,31 +195,15 @@ def test_an_actor_who_rests_open_closes_in_pauses_and_opens_by_loudness(monkeypa
 def test_the_new_mouth_fades_in_and_out_at_a_windows_edges(monkeypatch):
     """The frames at a window's edges blend the actor's own mouth with the re-animated one, by `tracks.eases`; the
     frames around the window are as they were."""
-    from dubkit import media
     from dubkit.lipsync import tracks
-    from dubkit.lipsync.tracks import Analysis
 
-    frames, fps = 112, 25.0
-    opening = resting_open(frames)
-    gaps = np.rint(opening * 160).astype(int)
-    pictures = {i: face_picture(int(gaps[i]), 180 + int(gaps[i])) for i in range(frames)}
-    monkeypatch.setattr(
-        media,
-        "video_frames",
-        lambda video, only=None, **_: (media.Frame(i, i / fps, pictures[i]) for i in sorted(only)),
-    )
-    track = FaceTrack(0, 0, np.arange(frames), np.tile(BOX, (frames, 1)), opening, np.tile(CORNERS, (frames, 1, 1)))
-    analysis = Analysis(np.arange(frames) / fps, (0,), (track,))
+    frames = 112
+    pictures, analysis, _ = resting_actor(monkeypatch, frames)
     speech, _, _ = syllables(frames)
     windows = {0: [(1.0, 3.0)]}  # frames 25-74
-
-    def synced() -> list[np.ndarray]:
-        shown = (media.Frame(i, i / fps, pictures[i]) for i in range(frames))
-        return list(exemplar.ExemplarSyncer().sync(Path("x"), shown, speech, RATE, analysis, windows))
-
-    eased, weights = synced(), tracks.eases(analysis, windows)
+    eased, weights = synced(pictures, analysis, speech, windows), tracks.eases(analysis, windows)
     monkeypatch.setattr(tracks, "EASE_S", 1e-9)
-    sharp = synced()
+    sharp = synced(pictures, analysis, speech, windows)
     assert weights[25] == 0.0 and 0 < weights[26] < weights[27] < 1 and weights[74] < 1
     for index in (*range(25), *range(75, frames)):
         assert np.array_equal(eased[index], pictures[index]) and np.array_equal(sharp[index], pictures[index])
