@@ -71,8 +71,8 @@ def deliver(delivery: Delivery, out: Path, container: str) -> Path:
     for track in (*delivery.audio, *([delivery.subtitles] if delivery.subtitles else [])):
         if not _ISO639_2.fullmatch(track.language):
             raise ValueError(f"language must be an ISO 639-2 code such as 'spa', not {track.language!r}")
-    picture, inputs = _input(delivery.picture)
-    inputs = _picture_input(picture, delivery.video_start_s) if picture.has_video else inputs
+    picture = probe(delivery.picture)
+    inputs = _picture_input(picture, delivery.video_start_s)
     for track in delivery.audio:
         inputs += _input(track.path, need="audio")[1]
     subtitles = delivery.subtitles if delivery.subtitles and _has_cues(delivery.subtitles.path) else None
@@ -95,7 +95,7 @@ def _picture_input(picture: MediaInfo, start_s: float | None) -> list[str]:
     """Arguments opening *picture* so its first frame shows at *start_s* from the audio's start. ffmpeg counts each
     input from its own start: a picture cut from its sound (the lip-synced video alone) would lose where it began
     (an MP4 whose sound leads by an edit list, an MPEG-TS whose streams start apart), a frame or more out of sync."""
-    shift = 0.0 if start_s is None else start_s - picture.video_start_s
+    shift = 0.0 if start_s is None or not picture.has_video else start_s - picture.video_start_s
     return ffmpeg.input_args(picture.path, picture.demuxer, ("-itsoffset", f"{shift:.6f}") if abs(shift) > 1e-4 else ())
 
 
