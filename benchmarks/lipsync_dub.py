@@ -2,7 +2,7 @@
 
 Per clip:
 - sync confidence of the *untouched* picture against the dubbed audio, and of the *lip-synced* picture
-  against the same audio (`dubkit.qa.sync.estimate` on the largest face), with the estimated offset after;
+  against the same audio (`dubkit.lipsync.sync.estimate` on the largest face), with the estimated offset after;
   and per line, from the review report (the face that follows the speech best: the speaker when two take
   turns), the median confidence before and after and the largest offset after;
 - fidelity outside the mouths: every output frame against the decoded input, PSNR of luma (Y) and of RGB
@@ -32,7 +32,7 @@ sys.path.insert(0, str(REPO))
 from dubkit import media  # noqa: E402
 from dubkit.lipsync import tracks  # noqa: E402
 from dubkit.lipsync.faces import mouth_track  # noqa: E402
-from dubkit.qa.sync import estimate, speech_envelope  # noqa: E402
+from dubkit.lipsync.sync import estimate, speech_envelope  # noqa: E402
 
 RATE = 16000
 GRID = ("bbaf2n", "brbk7n", "lbax4n", "lbbc2a", "lrwp9a", "lwbsza", "pwij3p", "sbia1a", "sbwe5n", "swiz3n")

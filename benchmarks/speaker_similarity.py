@@ -21,8 +21,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from dubkit import media, speakers  # noqa: E402
+from dubkit import media  # noqa: E402
 from dubkit.backends.diarize_resemblyzer import ResemblyzerEncoder  # noqa: E402
+from dubkit.casting import speakers  # noqa: E402
 
 RATE = 16000
 

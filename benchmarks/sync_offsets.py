@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from dubkit import media  # noqa: E402
 from dubkit.lipsync.faces import FaceFinder, mouth_track, native_logs_silenced  # noqa: E402
-from dubkit.qa.sync import estimate, speech_envelope  # noqa: E402
+from dubkit.lipsync.sync import estimate, speech_envelope  # noqa: E402
 
 RATE = 16000
 SHIFTS_MS = (200, -120)

@@ -23,7 +23,15 @@ __all__ = [
     "StageFailed",
     "dub",
 ]
-__version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    """`dubkit.__version__`: the installed distribution's version (its one source is pyproject.toml)."""
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("dubkit")
+    raise AttributeError(f"module 'dubkit' has no attribute {name!r}")
 
 
 def dub(episode: Episode, **options: Any) -> Any:

@@ -110,10 +110,10 @@ def translate(
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
+    from dubkit.casting.voices import parse_cast
     from dubkit.config import load_preset, with_asr_model, with_glossary, without_lipsync, without_qa
     from dubkit.job import Episode
     from dubkit.runner import dub
-    from dubkit.voices import parse_cast
 
     cast_map = parse_cast(cast)
     episode = Episode(input_path, target, source, script, cast_map, script_base=script_base, cast_file=cast_file)
@@ -192,22 +192,23 @@ def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
 def batch(catalog: Path, targets: str, outdir: Path, **options: Any) -> None:
     """Dub every episode of CATALOG (CSV or JSONL) into every language; crash-safe, re-runs redo only what is
     missing. Writes OUTDIR/<episode>/..., OUTDIR/batch.json and batch.html."""
-    from dubkit import batch as batches
+    from dubkit.batch import driver, report
+    from dubkit.batch.items import Settings
     from dubkit.cache import Cache
 
     as_json, dry_run, executor, allow = (options.pop(k) for k in ("as_json", "dry_run", "executor", "allow_outside"))
-    settings = batches.Settings(outdir, Cache(options.pop("cache_dir")).root, **options)
+    settings = Settings(outdir, Cache(options.pop("cache_dir")).root, **options)
     languages = [code.strip() for code in targets.split(",") if code.strip()]
     if dry_run:
-        found = batches.plan(catalog, languages, settings, allow)
+        found = driver.plan(catalog, languages, settings, allow)
         click.echo(json.dumps(found, ensure_ascii=False) if as_json else _plan_text(found))
         return
     bar = _bar(as_json)
-    found = batches.run(catalog, languages, settings, executor=executor, allow_outside=allow, progress=bar)
+    found = driver.run(catalog, languages, settings, executor=executor, allow_outside=allow, progress=bar)
     if bar:
         click.echo(err=True)  # end the progress line
     click.echo(json.dumps(found, ensure_ascii=False) if as_json else _totals_text(found, outdir))
-    if batches.report.failed(found):
+    if report.failed(found):
         sys.exit(1)
 
 
@@ -280,7 +281,7 @@ def qa(
 @click.option("--json", "as_json", is_flag=True)
 def backends(as_json: bool) -> None:
     """List backends: usable here or not, and how to install the rest."""
-    from dubkit import registry
+    from dubkit.backends import registry
 
     rows = []
     for item in registry.SPECS:
@@ -304,9 +305,9 @@ def backends(as_json: bool) -> None:
 @reported
 def voices(language: str | None, audition: Path | None, pipeline: str | None, as_json: bool) -> None:
     """List the voice profiles (voices/*.toml); with --audition, speak a sample sentence with each."""
-    from dubkit import audition as auditions
+    from dubkit.casting import audition as auditions
+    from dubkit.casting.voices import load_voices
     from dubkit.config import load_preset
-    from dubkit.voices import load_voices
 
     profiles = auditions.listed(load_voices(), language)
     samples = auditions.audition(profiles, language, audition, load_preset(pipeline)) if audition else {}
@@ -319,7 +320,7 @@ def voices(language: str | None, audition: Path | None, pipeline: str | None, as
         click.echo(line + (f"\n{'':<16} sample: {row['sample']}" if "sample" in row else ""))
 
 
-SCRIPT_FORMATS = click.Choice(["json", "srt", "vtt", "ass", "ttml", "csv"])  # dubkit.script_formats.WRITERS
+SCRIPT_FORMATS = click.Choice(["json", "srt", "vtt", "ass", "ttml", "csv"])  # dubkit.script.formats.WRITERS
 
 
 @main.group()
@@ -334,15 +335,14 @@ def script() -> None:
 @reported
 def script_export(script_path: Path, format_: str | None, output: Path | None) -> None:
     """Write SCRIPT.json as subtitles or a table: each line's translation, with its id, timing and speaker."""
-    from dubkit import script_formats
-    from dubkit.script import Script
+    from dubkit.script import Script, formats
 
     loaded = Script.load(script_path)
     if output == Path("-"):
-        click.echo(script_formats.WRITERS[format_ or "json"](loaded), nl=False)
+        click.echo(formats.WRITERS[format_ or "json"](loaded), nl=False)
         return
-    output, format_ = script_formats.export_target(script_path, format_, output)
-    script_formats.export(loaded, output, format_)
+    output, format_ = formats.export_target(script_path, format_, output)
+    formats.export(loaded, output, format_)
     click.echo(str(output))
 
 
@@ -354,13 +354,12 @@ def script_export(script_path: Path, format_: str | None, output: Path | None) -
 @reported
 def script_import(edited: Path, base: Path | None, format_: str | None, output: Path) -> None:
     """Merge the lines edited in EDITED onto the base script; unchanged lines are kept byte for byte."""
-    from dubkit import script_formats
-    from dubkit.script import Script
+    from dubkit.script import Script, edits, formats
 
-    before = Script.load(base or script_formats.find_base(edited))
-    after = script_formats.merge_file(edited, before, format_)
+    before = Script.load(base or formats.find_base(edited))
+    after = formats.merge_file(edited, before, format_)
     after.save(output)
-    changed = script_formats.changed_lines(before, after)
+    changed = edits.changed_lines(before, after)
     click.echo(f"{len(changed)} line(s) changed{': ' if changed else ''}{', '.join(changed)}", err=True)
     click.echo(str(output))
 

@@ -21,8 +21,8 @@ class TranscribeConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
     sentence_max_ms: int = 12000
     pause_ms: int = 800
-    # Diarization (`dubkit.speakers`): lines whose voices are `speaker_threshold` alike (cosine) share a speaker;
-    # a cast file's speaker is recognised in a new episode at `cast_threshold`.
+    # Diarization (`dubkit.casting.speakers`): lines whose voices are `speaker_threshold` alike (cosine) share a
+    # speaker; a cast file's speaker is recognised in a new episode at `cast_threshold`.
     diarize: bool = False
     diarize_backend: str = "resemblyzer"
     speaker_threshold: float = 0.65

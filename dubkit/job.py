@@ -18,14 +18,14 @@ class Episode:
     """One dub request: a media file into one target language (one catalog row).
 
     `script`: an edited script to resume from, a script.json or a subtitle / CSV export of one
-    (`dubkit.script_formats`), which is merged onto `script_base` (found beside it or in the output folder)."""
+    (`dubkit.script.formats`), which is merged onto `script_base` (found beside it or in the output folder)."""
 
     media: Path
     target: str
     source: str | None = None
     script: Path | None = None
     cast: Mapping[str, str] = field(default_factory=dict)
-    cast_file: Path | None = None  # series cast (`dubkit.cast`): read, and completed with new speakers
+    cast_file: Path | None = None  # series cast (`dubkit.casting.cast`): read, and completed with new speakers
     script_base: Path | None = None
 
 

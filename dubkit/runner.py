@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dubkit import cast, languages, script_formats
+from dubkit import languages
 from dubkit.cache import Cache, Key
+from dubkit.casting import cast
 from dubkit.config import Preset, load_preset
 from dubkit.errors import ConfigError, DubkitError, describe
 from dubkit.fsutil import atomic_path, copy_tree_atomic
 from dubkit.job import Episode, Job
+from dubkit.script import formats
 from dubkit.stages import ingest, lipsync, qa, render, synthesize, transcribe, translate
 from dubkit.stages.base import Backends, Context, Progress, _no_progress
 
@@ -258,10 +260,10 @@ def _with_script_base(episode: Episode, outdir: Path) -> Episode:
     beside it, else the episode's published `<stem>.<lang>.script.json` beside it or in *outdir*."""
     if episode.script is None or episode.script_base is not None:
         return episode
-    if script_formats.edited_format(episode.script) == "json":
+    if formats.edited_format(episode.script) == "json":
         return episode
     published = f"{episode.media.stem}.{languages.canonical(episode.target)}.script.json"
-    base = script_formats.find_base(episode.script, (episode.script.parent / published, outdir / published))
+    base = formats.find_base(episode.script, (episode.script.parent / published, outdir / published))
     return dataclasses.replace(episode, script_base=base)
 
 

@@ -32,7 +32,7 @@ def rotated_copy(source: Path, out: Path, degrees: int = 90) -> Path:
 def remuxed(source: Path, out: Path, muxer: str, streams: tuple[str, ...] = ("v", "a")) -> Path:
     """*source*'s packets of the given stream kinds, untouched, in another container (ffmpeg's stream copy): an
     MPEG-TS starts its clock at 1.4 s; a stream copied alone starts its container where it starts."""
-    from dubkit import ffmpeg
+    from dubkit.media import ffmpeg
 
     maps = [arg for kind in streams for arg in ("-map", f"0:{kind}:0")]
     ffmpeg.run([*ffmpeg.input_args(real(source)), *maps, "-c", "copy", *ffmpeg.output_args(out, muxer)], out)

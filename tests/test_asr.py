@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dubkit import models
 from dubkit.audio import read_wav, resample, to_mono, write_wav
+from dubkit.backends import models
 from dubkit.backends.asr_faster_whisper import FasterWhisperTranscriber, whisper_language
 from dubkit.backends.mt_whisper import WhisperSpeechTranslator, padded_spans
 from dubkit.errors import BackendUnavailable, ConfigError, MediaError

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dubkit.batch import Item, Settings, catalog, ledger, report
+from dubkit.batch import catalog, ledger, report
+from dubkit.batch.items import Item, Settings
 from dubkit.errors import ConfigError
 from dubkit.fsutil import atomic_path, owner_tag, sweep_stale
 from dubkit.job import Artefact, Episode, Job, LineFit

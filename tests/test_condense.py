@@ -1,10 +1,10 @@
-"""Safe condensation of subtitle text (`dubkit.condense`): each rule, per language, and ordinary text left alone."""
+"""Safe condensation of subtitle text (`dubkit.subtitles.condense`): each rule, per language; ordinary text kept."""
 
 from __future__ import annotations
 
 import pytest
 
-from dubkit import condense
+from dubkit.subtitles import condense
 
 
 @pytest.mark.parametrize(

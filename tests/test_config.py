@@ -1,6 +1,6 @@
 import pytest
 
-from dubkit import registry
+from dubkit.backends import registry
 from dubkit.config import PIPELINES_DIR, load_preset
 from dubkit.errors import ConfigError
 from dubkit.languages import canonical, iso639_2
@@ -63,7 +63,7 @@ def test_asr_model_override_keeps_the_other_options():
 
 @pytest.mark.parametrize("path", sorted(PIPELINES_DIR.glob("*.toml")), ids=lambda p: p.stem)
 def test_every_preset_names_known_backends_voices_and_options(path):
-    from dubkit.voices import load_voices
+    from dubkit.casting.voices import load_voices
 
     preset = load_preset(str(path))
     registry.check_options(registry.spec("asr", preset.transcribe.backend), preset.transcribe.options, path.name)

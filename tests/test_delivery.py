@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dubkit import labels, media
+from dubkit import media
 from dubkit.audio import read_wav, write_wav
 from dubkit.config import LOUDNESS_PROFILES, PIPELINES_DIR, LoudnessTarget, load_preset
 from dubkit.errors import ConfigError
-from dubkit.media import delivery
+from dubkit.media import delivery, labels
 from dubkit.stages import render
 from tests.clitools import dubkit, summary
 from tests.media_fixtures import MEDIA, real, remuxed, rotated_copy

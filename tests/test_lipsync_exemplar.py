@@ -229,7 +229,7 @@ def test_mouth_follows_the_new_speech(grid, tmp_path, clip, speech):
     from dubkit import media
     from dubkit.lipsync import tracks
     from dubkit.lipsync.faces import mouth_track
-    from dubkit.qa.sync import estimate
+    from dubkit.lipsync.sync import estimate
 
     video = grid / "grid" / f"{clip}.mpg"
     dub = media.decode_audio(grid / "grid" / f"{speech}.mpg", RATE, 1).reshape(-1)

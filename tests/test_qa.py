@@ -69,12 +69,12 @@ def test_flags_follow_the_thresholds():
 
 
 def test_subtitle_flags_say_what_the_cues_of_the_line_break():
-    from dubkit import subtitles
+    from dubkit.subtitles import layout
 
     segment = Segment("L1", 0, 2000, "Well, uh, no.", translation="Bueno,  eh, no.")
-    fast = subtitles.Violation("L1", 0, "max_chars_per_second", 20.4, 17.0)
-    other = subtitles.Violation("L2", 900, "min_gap_frames", 40.0, 80.0)
-    checked = subtitles.Report(2, (fast, other), (subtitles.Condensed("L1", "No."),))
+    fast = layout.Violation("L1", 0, "max_chars_per_second", 20.4, 17.0)
+    other = layout.Violation("L2", 900, "min_gap_frames", 40.0, 80.0)
+    checked = layout.Report(2, (fast, other), (layout.Condensed("L1", "No."),))
     shown = report.subtitle_line(segment, checked)
     assert shown == {
         "text": "No.",
@@ -82,7 +82,7 @@ def test_subtitle_flags_say_what_the_cues_of_the_line_break():
         "broken": [{"rule": "max_chars_per_second", "start_ms": 0, "value": 20.4, "limit": 17.0}],
     }
     assert report.subtitle_flags(shown) == ["subtitle_fast"]
-    readable = report.subtitle_line(segment, subtitles.Report(1))
+    readable = report.subtitle_line(segment, layout.Report(1))
     assert readable == {"text": "Bueno, eh, no.", "condensed": False, "broken": []}
     assert report.subtitle_flags(readable) == [] and report.subtitle_flags(None) == []
     edited = report.subtitle_line(replace(segment, id="L2", subtitle="No."), checked)

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from dubkit import script_formats
 from dubkit.cli import main
 from dubkit.errors import ConfigError
-from dubkit.script import Script, Segment, Word
+from dubkit.script import Script, Segment, Word, edits, formats
 from tests.clitools import edit_subtitle
 
 FORMATS = ("json", "srt", "vtt", "ass", "ttml", "csv")
@@ -64,14 +63,14 @@ def base(tmp_path) -> Path:
 
 def _export(base: Path, format_: str) -> Path:
     out = base.with_name(f"edited.{format_}")
-    script_formats.export(Script.load(base), out, format_)
+    formats.export(Script.load(base), out, format_)
     return out
 
 
 @pytest.mark.parametrize("format_", FORMATS)
 def test_export_then_import_is_the_identity(base, format_):
     before = Script.load(base)
-    after = script_formats.merge_file(_export(base, format_), before)
+    after = formats.merge_file(_export(base, format_), before)
     assert after.to_json() == base.read_text(encoding="utf-8")
     assert format_ == "json" or after is before
 
@@ -81,7 +80,7 @@ def test_a_line_not_yet_translated_keeps_its_cue(tmp_path, format_):
     script = _script()
     blank = script.with_segments((script.segments[0], dataclasses.replace(script.segments[1], translation="")))
     blank.save(tmp_path / "blank.json")
-    assert script_formats.merge_file(_export(tmp_path / "blank.json", format_), blank) is blank
+    assert formats.merge_file(_export(tmp_path / "blank.json", format_), blank) is blank
 
 
 @pytest.mark.parametrize("format_", SUBTITLES)
@@ -99,8 +98,8 @@ def test_editing_one_translation_changes_exactly_that_line(base, format_):
     assert text.count("Él no era un joven mal dispuesto,") == 1
     edited.write_text(text.replace("Él no era un joven mal dispuesto,", "No era un mal muchacho,"), encoding="utf-8")
     before = Script.load(base)
-    after = script_formats.merge_file(edited, before)
-    assert script_formats.changed_lines(before, after) == ("L0002",)
+    after = formats.merge_file(edited, before)
+    assert edits.changed_lines(before, after) == ("L0002",)
     assert after.segments[1].translation == "No era un mal muchacho,"
     assert [s.id for s in after.segments] == [s.id for s in before.segments]
     assert after.segments[1].start_ms == 8900 and after.segments[1].end_ms == 11587
@@ -117,8 +116,8 @@ def test_editing_one_subtitle_changes_only_that_field_of_that_line(base, format_
     edited = _export(base, format_)
     edit_subtitle(edited, format_, "L0004", CONDENSED)
     before = Script.load(base)
-    after = script_formats.merge_file(edited, before)
-    assert script_formats.changed_lines(before, after) == ("L0004",)
+    after = formats.merge_file(edited, before)
+    assert edits.changed_lines(before, after) == ("L0004",)
     assert after.segments[3] == dataclasses.replace(before.segments[3], subtitle=CONDENSED)
     assert after.segments[3].translation == "Si se hubiera casado, «dijo»" and after.segments[3].shown == CONDENSED
     assert [s.id for s in after.segments] == [s.id for s in before.segments]
@@ -130,8 +129,8 @@ def test_clearing_a_subtitle_shows_the_translation_again(base, format_):
     edited = _export(base, format_)
     edit_subtitle(edited, format_, "L0001", "")
     before = Script.load(base)
-    after = script_formats.merge_file(edited, before)
-    assert script_formats.changed_lines(before, after) == ("L0001",)
+    after = formats.merge_file(edited, before)
+    assert edits.changed_lines(before, after) == ("L0001",)
     assert after.segments[0].subtitle == "" and after.segments[0].shown == before.segments[0].translation
 
 
@@ -142,8 +141,8 @@ def test_subtitle_formats_show_the_translation_and_keep_the_subtitle(base, forma
     text = edited.read_text(encoding="utf-8")
     assert "El Sr. Dashwood pensó" not in text and "tenía entonces ocio" in text
     edited.write_text(text.replace("Él no era un joven mal dispuesto,", "No era un mal muchacho,"), encoding="utf-8")
-    after = script_formats.merge_file(edited, before)
-    assert script_formats.changed_lines(before, after) == ("L0002",)
+    after = formats.merge_file(edited, before)
+    assert edits.changed_lines(before, after) == ("L0002",)
     assert after.segments[0].subtitle == before.segments[0].subtitle
 
 
@@ -154,13 +153,13 @@ def test_a_csv_without_the_subtitle_column_keeps_the_subtitles(base):
 
     edited = _export(base, "csv")
     rows = list(csv.reader(io.StringIO(edited.read_text(encoding="utf-8"), newline="")))
-    assert rows[0] == list(script_formats.CSV_COLUMNS) and rows[0][-1] == "subtitle"
+    assert rows[0] == list(formats.CSV_COLUMNS) and rows[0][-1] == "subtitle"
     out = io.StringIO()
     csv.writer(out).writerows(row[:-1] for row in rows)
     edited.write_text(out.getvalue().replace("Él no era un joven", "No era un joven"), encoding="utf-8")
     before = Script.load(base)
-    after = script_formats.merge_file(edited, before)
-    assert script_formats.changed_lines(before, after) == ("L0002",)
+    after = formats.merge_file(edited, before)
+    assert edits.changed_lines(before, after) == ("L0002",)
     assert after.segments[0].subtitle == before.segments[0].subtitle
 
 
@@ -179,9 +178,9 @@ def test_retiming_a_line_moves_only_its_start(base, format_, old, new):
     text = edited.read_text(encoding="utf-8")
     assert text.count(old) == 1
     edited.write_text(text.replace(old, new), encoding="utf-8")
-    after = script_formats.merge_file(edited, Script.load(base))
+    after = formats.merge_file(edited, Script.load(base))
     assert [(s.start_ms, s.end_ms) for s in after.segments][3] == (19300, 24620)
-    assert script_formats.changed_lines(Script.load(base), after) == ("L0004",)
+    assert edits.changed_lines(Script.load(base), after) == ("L0004",)
 
 
 @pytest.mark.parametrize(
@@ -197,9 +196,9 @@ def test_a_new_speaker_name_is_taken(base, format_, old, new):
     text = edited.read_text(encoding="utf-8")
     assert old in text
     edited.write_text(text.replace(old, new), encoding="utf-8")
-    after = script_formats.merge_file(edited, Script.load(base))
+    after = formats.merge_file(edited, Script.load(base))
     assert after.segments[1].speaker == "Marianne" and after.speakers == ("Marianne", "S1", "S2")
-    assert script_formats.changed_lines(Script.load(base), after) == ("L0002",)
+    assert edits.changed_lines(Script.load(base), after) == ("L0002",)
 
 
 @pytest.mark.parametrize(
@@ -224,7 +223,7 @@ def test_malformed_files_are_one_line_errors_naming_the_file(base, format_, dama
     edited = _export(base, format_)
     edited.write_text(damage(edited.read_text(encoding="utf-8")), encoding="utf-8")
     with pytest.raises(ConfigError) as error:
-        script_formats.merge_file(edited, Script.load(base))
+        formats.merge_file(edited, Script.load(base))
     message = str(error.value)
     assert message.startswith(f"{edited}: ") and cause in message and "\n" not in message
 
@@ -233,31 +232,31 @@ def test_not_utf8_is_a_one_line_error(base):
     edited = base.with_name("edited.srt")
     edited.write_bytes("1\n00:00:00,503 --> 00:00:07,721\nTenía ocio\n".encode("utf-16"))
     with pytest.raises(ConfigError, match=r"edited\.srt: cannot read the edited script \(UnicodeDecodeError"):
-        script_formats.merge_file(edited, Script.load(base))
+        formats.merge_file(edited, Script.load(base))
 
 
 def test_the_base_is_found_beside_the_export_or_named_in_the_error(base, tmp_path):
     exported = base.with_name("episode.es.script.vtt")
-    script_formats.export(Script.load(base), exported, "vtt")
-    assert script_formats.find_base(exported) == base
+    formats.export(Script.load(base), exported, "vtt")
+    assert formats.find_base(exported) == base
     published_srt = base.with_name("episode.es.srt")
     published_srt.write_text("")
-    assert script_formats.find_base(published_srt) == base
+    assert formats.find_base(published_srt) == base
     alone = tmp_path / "elsewhere" / "edited.srt"
     alone.parent.mkdir()
     alone.write_text("")
-    assert script_formats.find_base(alone, [tmp_path / "out" / "x.es.script.json", base]) == base
+    assert formats.find_base(alone, [tmp_path / "out" / "x.es.script.json", base]) == base
     with pytest.raises(ConfigError, match=r"edited\.srt: no base script .*tried .*edited\.script\.json.*--base"):
-        script_formats.find_base(alone, [tmp_path / "out" / "x.es.script.json"])
+        formats.find_base(alone, [tmp_path / "out" / "x.es.script.json"])
 
 
 def test_resuming_reads_json_as_before_and_merges_exports_onto_their_base(base):
-    assert script_formats.load_edited(base, None) == Script.load(base)
+    assert formats.load_edited(base, None) == Script.load(base)
     edited = _export(base, "ass")
     edited.write_text(edited.read_text(encoding="utf-8").replace("Incluso podría", "Hasta podría"), encoding="utf-8")
-    assert script_formats.load_edited(edited, base).segments[4].translation == "Hasta podría ser amable."
+    assert formats.load_edited(edited, base).segments[4].translation == "Hasta podría ser amable."
     with pytest.raises(ConfigError, match=r"edited\.ass: an edited ass file needs a base script\.json"):
-        script_formats.load_edited(edited, None)
+        formats.load_edited(edited, None)
 
 
 def test_cli_export_edit_import(base, tmp_path):
@@ -322,7 +321,7 @@ def test_translate_from_an_edited_srt_redoes_only_that_line(tmp_path, shared_med
     redo = summary(dubkit(*common, "--script", tmp_path / "edited.srt", cache=cache))
     assert redo["lines"]["synthesized"] == 1 and redo["stages"]["transcribe"]["skipped"]
     merged = Script.load(Path(redo["script"]))
-    assert script_formats.changed_lines(script, merged) == (line.id,)
+    assert edits.changed_lines(script, merged) == (line.id,)
     assert merged.segments[len(script.segments) // 2].translation == "Pon el azul en la be, ahora mismo."
     fits = {f["id"]: (f["start_ms"], f["end_ms"]) for f in first["fits"]}
     refits = {f["id"]: (f["start_ms"], f["end_ms"]) for f in redo["fits"]}

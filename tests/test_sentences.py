@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dubkit.script import Segment, Word
-from dubkit.sentences import ends_sentence, join_words, merge_sentences
+from dubkit.script.sentences import ends_sentence, join_words, merge_sentences
 
 
 def words(text: str, start: int = 0, step: int = 300, gaps: dict[int, int] | None = None) -> tuple[Word, ...]:

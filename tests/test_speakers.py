@@ -9,17 +9,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dubkit import cast, speakers
 from dubkit.audio import write_wav
 from dubkit.cache import Cache
+from dubkit.casting import cast, speakers
+from dubkit.casting.speakers import Voiceprint
+from dubkit.casting.voices import auto_cast, load_voices
 from dubkit.config import Preset, SynthesizeConfig, TranscribeConfig
 from dubkit.errors import ConfigError
 from dubkit.job import Artefact, Episode, Job
 from dubkit.script import Script, Segment, Transcript
-from dubkit.speakers import Voiceprint
 from dubkit.stages import synthesize, transcribe
 from dubkit.stages.base import Backends, Context
-from dubkit.voices import auto_cast, load_voices
 
 RATE = 16000
 

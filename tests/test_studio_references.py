@@ -1,14 +1,14 @@
-"""Choosing clean reference lines per speaker for voice cloning (dubkit.references)."""
+"""Choosing clean reference lines per speaker for voice cloning (dubkit.casting.references)."""
 
 from __future__ import annotations
 
 import numpy as np
 import soundfile
 
-from dubkit import references
 from dubkit.audio import write_wav
+from dubkit.casting import references
+from dubkit.casting.voices import Voice
 from dubkit.script import Segment
-from dubkit.voices import Voice
 
 
 def _line(id_: str, start: int, end: int, speaker: str, confidence: float | None = None) -> Segment:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError
-from dubkit.voices import Voice
 
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 MAX_AUDIO_TOKENS = 24  # each token is 1,024 samples at 22.05 kHz: at most ~1.1 s per sentence

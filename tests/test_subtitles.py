@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from dubkit import condense, linebreak, script_formats, spotting, subtitles
 from dubkit.config import SubtitleConfig, load_preset
 from dubkit.errors import ConfigError
 from dubkit.job import LineFit
-from dubkit.script import Script, Segment
+from dubkit.script import Script, Segment, edits
+from dubkit.subtitles import condense, layout, linebreak, spotting
 from tests.clitools import dubkit, edit_subtitle, summary
 from tests.conftest import SHARED_MEDIA
 
@@ -34,7 +34,7 @@ def script_of(*lines: tuple, target: str = "es") -> Script:
 
 
 def cues_of(*lines: tuple[int, int, str], rules: SubtitleConfig = RULES, fps: float = 25.0, end_ms: int = 60000):
-    return subtitles.layout(script_of(*lines), [], rules, fps, end_ms)
+    return layout.layout(script_of(*lines), [], rules, fps, end_ms)
 
 
 def words_of(cues) -> list[str]:
@@ -42,7 +42,7 @@ def words_of(cues) -> list[str]:
 
 
 def assert_rules_kept(cues, rules: SubtitleConfig = RULES, fps: float = 25.0) -> None:
-    assert subtitles.check(cues, rules, fps) == []
+    assert layout.check(cues, rules, fps) == []
     gap = math.ceil(rules.min_gap_frames * 1000 / fps)
     for cue, after in zip(cues, cues[1:], strict=False):
         assert after.start_ms - cue.end_ms >= gap
@@ -185,7 +185,7 @@ def test_a_fast_line_takes_the_silence_after_it_for_its_reading_speed():
 def test_too_fast_even_with_all_the_time_is_reported_and_nothing_dropped():
     cues = cues_of((0, 2000, LONG), (2300, 3000, "Sí."), end_ms=4000)
     assert words_of(cues) == [*LONG.split(), "Sí."]
-    found = subtitles.check(cues, RULES, 25.0)
+    found = layout.check(cues, RULES, 25.0)
     assert found and {v.rule for v in found} <= {"max_chars_per_second", "min_duration_ms"}
     assert {v.line for v in found} == {"L0"}  # the next line keeps its own time
     gaps = [b.start_ms - a.end_ms for a, b in zip(cues, cues[1:], strict=False)]
@@ -194,7 +194,7 @@ def test_too_fast_even_with_all_the_time_is_reported_and_nothing_dropped():
 
 @pytest.mark.parametrize(("fps", "gap"), [(25.0, 80), (30.0, 67), (23.976, 84), (0.0, 80)])
 def test_adjacent_lines_keep_a_two_frame_gap(fps, gap):
-    assert subtitles.gap_ms(RULES, fps) == gap
+    assert layout.gap_ms(RULES, fps) == gap
     cues = cues_of((0, 2000, "Primera frase del diálogo."), (2010, 4000, "Segunda frase."), fps=fps)
     assert cues[1].start_ms - cues[0].end_ms >= gap
     assert_rules_kept(cues, fps=fps or 25.0)
@@ -230,7 +230,7 @@ def test_borrowed_time_never_moves_a_cue_further_than_the_drift_bound_from_its_s
     cues = cues_of((0, 1000, text), (1200, 3000, "Bien."), (3300, 4000, "Vale."))
     assert cues[1].start_ms == 1200 + spotting.MAX_DELAY_MS
     assert cues[0].end_ms == cues[1].start_ms - 80
-    assert {(v.line, v.rule) for v in subtitles.check(cues, RULES, 25.0)} == {("L0", "max_chars_per_second")}
+    assert {(v.line, v.rule) for v in layout.check(cues, RULES, 25.0)} == {("L0", "max_chars_per_second")}
 
 
 def test_two_short_lines_of_two_speakers_share_a_cue_with_a_hyphen_each():
@@ -286,14 +286,14 @@ def test_no_cue_stays_up_longer_than_the_maximum():
 def test_cues_follow_the_dubbed_timing_not_the_source():
     script = script_of((1000, 2000, "Una frase doblada."))
     fit = LineFit("L0", 1000, 3500, 1.0, 1.0, 0, True)
-    (cue,) = subtitles.layout(script, [fit], RULES, 25.0, 10000)
+    (cue,) = layout.layout(script, [fit], RULES, 25.0, 10000)
     assert (cue.start_ms, cue.end_ms) == (1000, 3500)
 
 
 def test_per_language_limits_apply_to_the_target():
     rules = SubtitleConfig(languages={"ja": {"max_chars_per_line": 13, "max_chars_per_second": 4.0}})
     text = "昨日、評議会は古い橋を閉鎖することを決定しました。"
-    ja = subtitles.layout(script_of((0, 4000, text), target="ja"), [], rules.for_language("ja"), 25.0, 20000)
+    ja = layout.layout(script_of((0, 4000, text), target="ja"), [], rules.for_language("ja"), 25.0, 20000)
     assert all(len(line) <= 13 for cue in ja for line in cue.lines)
     assert_rules_kept(ja, rules.for_language("ja"))
     assert ja[-1].end_ms - ja[0].start_ms >= len(text) * 1000 / 4.0
@@ -303,21 +303,21 @@ def test_write_gives_srt_that_pysubs2_reads_back(tmp_path):
     import pysubs2
 
     script = script_of((0, 13000, LONG), (13500, 14000, "¡Adiós!"))
-    report = subtitles.write(script, [], tmp_path / "out.srt", RULES, 25.0, 20000)
+    report = layout.write(script, [], tmp_path / "out.srt", RULES, 25.0, 20000)
     subs = pysubs2.load(str(tmp_path / "out.srt"))
     assert report.cues == len(subs) >= 4 and report.violations == ()
     assert " ".join(e.plaintext.replace("\n", " ") for e in subs).split() == [*LONG.split(), "¡Adiós!"]
     assert all(len(e.plaintext.split("\n")) <= 2 for e in subs)
-    assert subtitles.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+    assert layout.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
 
 
 def test_check_names_each_broken_rule():
-    cue = subtitles.Cue
+    cue = layout.Cue
     cues = [
         cue("a", 0, 500, ("x" * 43, "y", "z")),  # too wide, too many lines, too fast, too short
         cue("b", 520, 8000, ("ok",)),  # gap too small before it, too long
     ]
-    rules = {v.rule for v in subtitles.check(cues, RULES, 25.0)}
+    rules = {v.rule for v in layout.check(cues, RULES, 25.0)}
     assert rules == {
         "max_chars_per_line",
         "max_lines",
@@ -342,7 +342,7 @@ def with_subtitle(script: Script, index: int, subtitle: str) -> Script:
 
 def test_the_cues_show_an_editors_subtitle_instead_of_the_translation():
     script = with_subtitle(script_of((0, 13000, LONG), (13500, 14500, "¡Adiós!")), 0, "El puente viejo se cierra.")
-    cues = subtitles.layout(script, [], RULES, 25.0, 20000)
+    cues = layout.layout(script, [], RULES, 25.0, 20000)
     assert words_of(cues) == ["El", "puente", "viejo", "se", "cierra.", "¡Adiós!"]
     assert script.segments[0].translation == LONG  # the dub still says the whole translation
 
@@ -351,24 +351,24 @@ def test_a_line_too_fast_to_read_is_condensed_and_counted(tmp_path):
     """71 characters in 2.9 s (the next line at 3 s) need 4.2 s; without the fillers, 45 need 2.6 s. The next line,
     readable, keeps its repetition."""
     script = script_of((0, 2400, FILLED), (3000, 4000, "Vale, vale."))
-    assert subtitles.check(subtitles.layout(script, [], RULES, 25.0, 8000), RULES, 25.0)  # too fast as it is
-    report = subtitles.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
-    assert report.condensed == (subtitles.Condensed("L0", CONDENSED),) and report.violations == ()
+    assert layout.check(layout.layout(script, [], RULES, 25.0, 8000), RULES, 25.0)  # too fast as it is
+    report = layout.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
+    assert report.condensed == (layout.Condensed("L0", CONDENSED),) and report.violations == ()
     assert report.counts() == {"subtitle_cues": 2, "subtitle_violations": 0, "subtitle_condensed": 1}
     assert " ".join(" ".join(lines) for *_, lines in srt_cues(tmp_path / "out.srt")) == f"{CONDENSED} Vale, vale."
-    assert subtitles.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
+    assert layout.Report.from_dict(json.loads(json.dumps(report.to_dict()))) == report
 
 
 def test_a_readable_line_keeps_its_fillers(tmp_path):
     script = script_of((0, 2400, FILLED), (6000, 7000, "Vale, vale."))
-    report = subtitles.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
+    report = layout.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
     assert report.condensed == () and report.violations == ()
     assert " ".join(" ".join(lines) for *_, lines in srt_cues(tmp_path / "out.srt")) == f"{FILLED} Vale, vale."
 
 
 def test_an_editors_subtitle_is_never_condensed_and_what_breaks_is_reported(tmp_path):
     script = with_subtitle(script_of((0, 2400, "No sé."), (3000, 4000, "Vale.")), 0, FILLED)
-    report = subtitles.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
+    report = layout.write(script, [], tmp_path / "out.srt", RULES, 25.0, 8000)
     assert report.condensed == ()
     assert {(v.line, v.rule) for v in report.violations} == {("L0", "max_chars_per_second")}
     assert srt_cues(tmp_path / "out.srt")[0][2] == linebreak.set_lines(linebreak.tokenize(FILLED, 42), limits())
@@ -376,7 +376,7 @@ def test_an_editors_subtitle_is_never_condensed_and_what_breaks_is_reported(tmp_
 
 def test_a_report_written_before_condensing_reads_back():
     old = {"cues": 2, "violations": [{"line": "L0", "start_ms": 0, "rule": "max_lines", "value": 3.0, "limit": 2.0}]}
-    report = subtitles.Report.from_dict(old)
+    report = layout.Report.from_dict(old)
     assert report.condensed == () and report.counts()["subtitle_violations"] == 1
 
 
@@ -505,7 +505,7 @@ def test_a_line_too_long_to_read_is_flagged_and_an_editors_subtitle_makes_it_rea
     assert redo["lines"]["synthesized"] == 0 and redo["stages"]["synthesize"]["cached"]
     assert redo["stages"]["lipsync"]["cached"] and not redo["stages"]["render"]["cached"]
     merged = Script.load(Path(redo["script"]))
-    assert script_formats.changed_lines(script, merged) == (long.id,)
+    assert edits.changed_lines(script, merged) == (long.id,)
     assert dataclasses.replace(long, subtitle=FACE_4_SUBTITLE) in merged.segments
     cues = srt_cues(Path(redo["subtitles"]))
     assert [w for *_, lines in cues for w in cue_words(lines)] == [w for s in merged.segments for w in s.shown.split()]

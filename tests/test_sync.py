@@ -1,4 +1,4 @@
-"""Sync measure (dubkit.qa.sync): synthetic signals, then the real clips with their audio shifted."""
+"""Sync measure (dubkit.lipsync.sync): synthetic signals, then the real clips with their audio shifted."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from dubkit.lipsync.faces import MouthTrack
-from dubkit.qa.sync import estimate, speech_envelope
+from dubkit.lipsync.sync import estimate, speech_envelope
 
 RATE = 16000
 FPS = 25.0

@@ -59,7 +59,7 @@ def test_lip_sync_follows_the_dub(first_run):
     """The speaking mouth follows the dubbed speech clearly better than the untouched picture does."""
     from dubkit import media
     from dubkit.lipsync.faces import mouth_track
-    from dubkit.qa.sync import estimate
+    from dubkit.lipsync.sync import estimate
 
     clip, _, result = first_run
     output = Path(result["output"])
@@ -213,7 +213,7 @@ def test_an_mpeg_ts_whose_clock_starts_late_is_dubbed_in_sync(tmp_path, shared_m
     file's start, so the lips were re-animated to the speech 1.4 s away; every time now counts from the start."""
     from dubkit import media
     from dubkit.lipsync.faces import mouth_track
-    from dubkit.qa.sync import estimate
+    from dubkit.lipsync.sync import estimate
     from tests.media_fixtures import remuxed
 
     clip = remuxed(shared_media / "video" / "talking_heads" / "face_4.mp4", tmp_path / "face_4.ts", "mpegts")

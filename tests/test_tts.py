@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from dubkit.audio import read_wav, rms_db
-from dubkit.voices import Voice
+from dubkit.casting.voices import Voice
 from tests.media_fixtures import MEDIA
 
 ROOT = Path(__file__).resolve().parents[1]

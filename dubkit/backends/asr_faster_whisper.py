@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import models
 from dubkit.audio import read_wav, resample, to_mono
+from dubkit.backends import models
 from dubkit.errors import BackendUnavailable, ConfigError, MediaError
 from dubkit.script import Segment, Transcript, Word
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import models
+from dubkit.backends import models
 from dubkit.backends.asr_faster_whisper import (
     _one_line,
     _renumber,

@@ -29,8 +29,8 @@ import numpy as np
 
 from dubkit import media
 from dubkit.errors import ConfigError
+from dubkit.lipsync.sync import envelope_near
 from dubkit.lipsync.tracks import Analysis, FaceTrack, Windows, eases, plan
-from dubkit.qa.sync import envelope_near
 
 log = logging.getLogger(__name__)
 

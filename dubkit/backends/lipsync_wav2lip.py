@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import media, models
+from dubkit import media
+from dubkit.backends import models
 from dubkit.backends.phonemes import package_version
 from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.lipsync.tracks import Analysis, Windows, eases, plan

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
-from dubkit.sentences import OPENERS, ends_sentence
+from dubkit.script.sentences import OPENERS, ends_sentence
 from dubkit.stages.translate import TranslationRequest
 
 log = logging.getLogger(__name__)

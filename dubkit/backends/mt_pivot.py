@@ -12,7 +12,8 @@ import dataclasses
 import re
 from typing import Any
 
-from dubkit import languages, registry
+from dubkit import languages
+from dubkit.backends import registry
 from dubkit.stages.translate import TranslationRequest
 
 UNKNOWN = re.compile(r"(?<!\w)[*#@](?=\w)")  # apertium's marks: unknown word, generation and transfer gaps

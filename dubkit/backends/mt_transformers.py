@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dubkit import languages, models
+from dubkit import languages
+from dubkit.backends import models
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
 from dubkit.stages.translate import TranslationRequest
 

@@ -6,7 +6,7 @@ is unset) or a local directory holding `config.json` and the checkpoint (`model.
 `vocab.json` for XTTS). Checkpoints are read with `torch.load(weights_only=True)` by the library.
 
 The voice profile's `model_voice` picks who speaks: a path to a reference WAV (or several joined by
-`|`) clones that voice (see `dubkit.references` for choosing clean lines of each speaker in the
+`|`) clones that voice (see `dubkit.casting.references` for choosing clean lines of each speaker in the
 original episode); otherwise it names one of the model's own speakers. Reference audio is read by
 dubkit and passed as samples, so the library never decodes files itself.
 """
@@ -23,11 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import models
 from dubkit.audio import read_wav, resample, to_mono
+from dubkit.backends import models
 from dubkit.backends.phonemes import write_speech
+from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
-from dubkit.voices import Voice
 
 log = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from dubkit.backends.phonemes import (
     to_bcp47,
     write_speech,
 )
+from dubkit.casting.voices import Voice
 from dubkit.errors import ConfigError
-from dubkit.voices import Voice
 
 log = logging.getLogger(__name__)
 

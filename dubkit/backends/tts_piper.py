@@ -21,8 +21,8 @@ from dubkit.backends.phonemes import (
     trim_silence,
     write_speech,
 )
+from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError
-from dubkit.voices import Voice
 
 log = logging.getLogger(__name__)
 

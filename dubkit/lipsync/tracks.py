@@ -4,7 +4,7 @@ A shot ends where the colour histograms of two consecutive frames differ by more
 (half the L1 distance of 512-bin histograms: about 0.01-0.04 within a shot, 0.66-0.93 across the hard
 cuts of the shared clips). The face mesh restarts at every cut, so no track crosses one. Within a shot a
 face joins the track whose last box it overlaps most (IoU ≥ `MIN_IOU`), else it starts a new track.
-The active speaker of a time window is the track whose mouth follows the speech best (`dubkit.qa.sync`).
+The active speaker of a time window is the track whose mouth follows the speech best (`dubkit.lipsync.sync`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
+from dubkit.lipsync import sync
 from dubkit.lipsync.faces import ANALYSIS_HEIGHT, Face, FaceFinder, MouthTrack, iou, native_logs_silenced
-from dubkit.qa import sync
 
 log = logging.getLogger(__name__)
 

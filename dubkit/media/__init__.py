@@ -1,4 +1,4 @@
-"""Media I/O: the only module that opens containers (PyAV) or runs ffmpeg (through `dubkit.ffmpeg`).
+"""Media I/O: the only module that opens containers (PyAV) or runs ffmpeg (through `dubkit.media.ffmpeg`).
 
 Every input is probed first and must be a local file in a whitelisted container format; outputs
 are written to a temporary sibling and renamed. Failures raise `MediaError(path, cause)`.
@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from dubkit import ffmpeg
 from dubkit.errors import MediaError
 from dubkit.fsutil import atomic_path
+from dubkit.media import ffmpeg
 
 if TYPE_CHECKING:
     from av.container import InputContainer

@@ -16,9 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dubkit import ffmpeg
 from dubkit.errors import MediaError
-from dubkit.media import _AUDIO_OUT, MediaInfo, _input, _resample, open_input, probe
+from dubkit.media import _AUDIO_OUT, MediaInfo, _input, _resample, ffmpeg, open_input, probe
 
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}

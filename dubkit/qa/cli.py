@@ -23,7 +23,7 @@ def run_review(
     side_by_side: bool,
     pipeline: str | None,
 ) -> dict:
-    from dubkit import registry
+    from dubkit.backends import registry
     from dubkit.qa.review import review
 
     preset = load_preset(pipeline)

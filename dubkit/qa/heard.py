@@ -17,7 +17,7 @@ import numpy as np
 
 from dubkit import media
 from dubkit.job import LineFit
-from dubkit.qa import sync
+from dubkit.lipsync import sync
 from dubkit.script import Script, Segment, Word
 
 RATE = 16000

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
-from dubkit.lipsync import tracks
-from dubkit.qa import sync
+from dubkit.lipsync import sync, tracks
 
 RATE = 16000
 WAVEFORM_BINS = 1200

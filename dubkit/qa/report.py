@@ -4,7 +4,7 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
 - what is heard (`dubkit.qa.heard`): the dubbed soundtrack transcribed once in the target language, its words
   shared out among the lines; a line's words give its dubbed start and end, its length against the planned
   one, and its word error against the intended translation;
-- sync: the mouth opening against the dubbed speech over the line's planned span (`dubkit.qa.sync`), for
+- sync: the mouth opening against the dubbed speech over the line's planned span (`dubkit.lipsync.sync`), for
   the untouched picture (before) and the dubbed one (after), taking the face that follows the speech best;
 - from the synthesis fit, when known: speaking rate, time-stretch, overflow and whether the episode's end cut it;
 - from the render, when known: the text its subtitle shows, whether it was condensed, and the timed-text rules its
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit import media, subtitles
+from dubkit import media
 from dubkit.config import LoudnessTarget, Thresholds
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
@@ -31,6 +31,7 @@ from dubkit.qa import plots
 from dubkit.qa.heard import Heard, hear, planned
 from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
+from dubkit.subtitles import layout
 
 SCHEMA = "dubkit-qa-report/2"  # 2: per-shot sync; subtitle flags
 RATE = 16000
@@ -56,7 +57,7 @@ def measure(
     transcriber,  # noqa: ANN001 - any `Transcriber`
     script_path: str | None = None,
     source_faces: tracks.Analysis | None = None,
-    subtitle_report: subtitles.Report | None = None,
+    subtitle_report: layout.Report | None = None,
 ) -> dict:
     """The report (a dict matching `report.schema.json`, without samples yet). *source_faces*: the source's
     face analysis when it is at hand (the lip-sync stage caches it), else it is made here; *subtitle_report*:
@@ -164,7 +165,7 @@ def line_report(
     }
 
 
-def subtitle_line(segment: Segment, checked: subtitles.Report) -> dict:
+def subtitle_line(segment: Segment, checked: layout.Report) -> dict:
     """The line's subtitle as the render laid it out: its text, whether it was condensed, the rules it breaks."""
     condensed = {c.line: c.text for c in checked.condensed}
     broken = [

@@ -6,13 +6,13 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from dubkit import subtitles
 from dubkit.config import LoudnessTarget, QaConfig
 from dubkit.fsutil import write_text_atomic
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
 from dubkit.qa import html, report, samples
 from dubkit.script import Script
+from dubkit.subtitles import layout
 
 
 def review(
@@ -26,7 +26,7 @@ def review(
     out: Path,
     names: tuple[str, str, str | None] | None = None,
     source_faces: tracks.Analysis | None = None,
-    subtitle_report: subtitles.Report | None = None,
+    subtitle_report: layout.Report | None = None,
 ) -> dict:
     """Measure *dubbed* against *original* and *script*, render the samples, write the report into *out*.
     *names*: how the report calls the original, the dub and the script (default: their paths); *subtitle_report*:

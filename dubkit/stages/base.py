@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from dubkit import registry
+from dubkit.backends import registry
 from dubkit.cache import Cache, canonical_json
 from dubkit.config import Preset
 

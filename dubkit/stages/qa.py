@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 
-from dubkit import languages, media, subtitles
+from dubkit import languages, media
 from dubkit.job import Artefact, Job
 from dubkit.qa import report
 from dubkit.qa.review import review
 from dubkit.stages import lipsync, render
 from dubkit.stages.base import Context
+from dubkit.subtitles import layout
 
 NAME = "qa"
 
@@ -42,7 +43,7 @@ def run(job: Job, ctx: Context) -> Job:
         with ctx.cache.publish(key) as work:
             target = ctx.preset.render.loudness
             faces = lipsync.source_faces(job, ctx) if media.probe(job.episode.media).has_video else None
-            cues = subtitles.Report.from_dict(json.loads((job.entry(render.NAME) / "subtitles.json").read_text()))
+            cues = layout.Report.from_dict(json.loads((job.entry(render.NAME) / "subtitles.json").read_text()))
             review(job.episode.media, dubbed, job.script, fits, config, target, transcriber, work, names, faces, cues)
         entry = ctx.cache.path(key)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))

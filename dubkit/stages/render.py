@@ -2,7 +2,7 @@
 
 Deliverables (`dubkit.media.delivery`): `dub.mp4` and/or `dub.mkv` with the picture (lip-synced where it was) copied,
 the dub as the first, default audio track and the original soundtrack second, both language-tagged, the subtitles
-beside (`dub.srt`) and as a track where asked, and the AI-generated-content labels (`dubkit.labels`);
+beside (`dub.srt`) and as a track where asked, and the AI-generated-content labels (`dubkit.media.labels`);
 `loudness.json` (the dub track as delivered, measured); with `stems`, `stems/{dialogue,bed,mix}.wav`.
 """
 
@@ -17,13 +17,15 @@ from typing import Protocol
 
 import numpy as np
 
-from dubkit import audio, condense, labels, languages, media, subtitles
+from dubkit import audio, languages, media
 from dubkit.config import LoudnessTarget, RenderConfig, SubtitleConfig
 from dubkit.errors import MediaError
 from dubkit.job import Artefact, Job
 from dubkit.media import delivery as deliverables
+from dubkit.media import labels
 from dubkit.stages import ingest, synthesize
 from dubkit.stages.base import Context
+from dubkit.subtitles import condense, layout
 
 NAME = "render"
 MAX_GAIN_DB = 24.0
@@ -79,7 +81,7 @@ def run(job: Job, ctx: Context) -> Job:
     if entry is None:
         with ctx.cache.publish(key) as work:
             end_ms = round(job.duration_s * 1000) if job.duration_s else None
-            cues = subtitles.write(job.script, job.lines, work / "dub.srt", rules, fps, end_ms)
+            cues = layout.write(job.script, job.lines, work / "dub.srt", rules, fps, end_ms)
             (work / "subtitles.json").write_text(json.dumps(cues.to_dict(), ensure_ascii=False, indent=2))
             gain = _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
             picture = job.entry("lipsync") / "video.mp4" if "lipsync" in job.artefacts else job.episode.media
@@ -90,7 +92,7 @@ def run(job: Job, ctx: Context) -> Job:
             (work / "mix.wav").unlink()
             (work / "dub.wav").unlink()
         entry = ctx.cache.path(key)
-    counts = subtitles.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
+    counts = layout.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
 
 
@@ -98,7 +100,7 @@ def _subtitle_options(rules: SubtitleConfig, fps: float, language: str) -> dict:
     """What the subtitles depend on besides the script: the timed-text rules, the frame rate, the layout's version,
     and the condensation's rules for *language* and version."""
     condensing = {"version": condense.VERSION, **dataclasses.asdict(condense.rules_for(language))}
-    return {**dataclasses.asdict(rules), "fps": fps, "layout": subtitles.LAYOUT, "condense": condensing}
+    return {**dataclasses.asdict(rules), "fps": fps, "layout": layout.LAYOUT, "condense": condensing}
 
 
 def _bed(job: Job, ctx: Context) -> Path:

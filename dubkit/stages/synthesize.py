@@ -9,14 +9,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from dubkit import audio, cast, fit, languages, media, references
+from dubkit import audio, fit, languages, media
 from dubkit.cache import Key
+from dubkit.casting import cast, references
+from dubkit.casting.speakers import gender_of
+from dubkit.casting.voices import Voice, auto_cast, castable, choose, load_voices
 from dubkit.job import Artefact, Job, LineFit
 from dubkit.script import Script, Segment
-from dubkit.speakers import gender_of
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
-from dubkit.voices import Voice, auto_cast, castable, choose, load_voices
 
 NAME = "synthesize"
 DIALOGUE_RATE = 48000

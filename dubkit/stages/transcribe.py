@@ -1,6 +1,6 @@
 """Transcribe: speech → time-stamped lines in the source language, merged into sentences.
 
-With `[transcribe] diarize = true` each line's speaker is found by voice (`dubkit.speakers`): a speaker encoder
+With `[transcribe] diarize = true` each line's speaker is found by voice (`dubkit.casting.speakers`): a speaker encoder
 embeds every line, the embeddings are clustered, and lines are labelled S1, S2, ... in order of first appearance;
 each speaker's voiceprint (mean embedding, median F0) is kept in `speakers.json`. That is a cache entry of its
 own, keyed on the transcript. With a cast file, the episode's speakers are then renamed to the series' speakers
@@ -18,12 +18,13 @@ from typing import Protocol
 
 import numpy as np
 
-from dubkit import audio, cast, languages, speakers
+from dubkit import audio, languages
+from dubkit.casting import cast, speakers
+from dubkit.casting.speakers import Voiceprint
 from dubkit.errors import StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Segment, Transcript, Word
-from dubkit.sentences import merge_sentences
-from dubkit.speakers import Voiceprint
+from dubkit.script.sentences import merge_sentences
 from dubkit.stages import ingest
 from dubkit.stages.base import Context
 

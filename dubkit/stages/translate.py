@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dubkit import glossary, languages, registry, script_formats
+from dubkit import glossary, languages
+from dubkit.backends import registry
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
-from dubkit.script import Script
+from dubkit.script import Script, formats
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
@@ -120,7 +121,7 @@ def _from_script(job: Job, ctx: Context, terms: glossary.Glossary) -> Job:
     stage's identity; the glossary is only checked against it."""
     path = job.episode.script
     assert path is not None
-    script = script_formats.load_edited(path, job.episode.script_base)
+    script = formats.load_edited(path, job.episode.script_base)
     target = languages.canonical(job.episode.target)
     if not languages.same_language(script.target_language, target):
         raise ConfigError(f"{path}: script is for {script.target_language}, not {target}")

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from dubkit.audio import read_wav, to_mono, write_wav
+from dubkit.casting.voices import Voice
 from dubkit.script import Segment
-from dubkit.voices import Voice
 
 log = logging.getLogger(__name__)
 

@@ -1,14 +1,13 @@
 """Subtitles of the translation under timed-text rules, written with pysubs2 (no hand-written formats).
 
-Each dubbed line's text (the editor's `subtitle`, else its translation) becomes one or more cues
-(`dubkit.linebreak`: at most `max_lines` lines of `max_chars_per_line`, balanced, broken at punctuation). The cues
-share the line's dubbed time in proportion to their text, and `dubkit.spotting` times them as a subtitler would: a
-small lead-in, run-on into the silence after the speech, time borrowed from neighbours within a bounded drift, two
-short lines shown as one two-line cue; cues keep a gap of `min_gap_frames` frames of the video and last at most
-`max_duration_ms`. Where a line's cues are still too fast to read, its text is condensed as a subtitler would
-(`dubkit.condense`: hesitations, fillers, repetitions, stutters; never a `subtitle` an editor wrote, never a word that
-carries meaning) and laid out again. A rule that still cannot be kept is reported, for the editor to write a shorter
-`subtitle`.
+Each dubbed line's text (the editor's `subtitle`, else its translation) becomes one or more cues (`linebreak.py`: at
+most `max_lines` lines of `max_chars_per_line`, balanced, broken at punctuation). The cues share the line's dubbed
+time in proportion to their text, and `spotting.py` times them as a subtitler would: a small lead-in, run-on into
+the silence after the speech, time borrowed from neighbours within a bounded drift, two short lines shown as one
+two-line cue; cues keep a gap of `min_gap_frames` frames of the video and last at most `max_duration_ms`. Where a
+line's cues are still too fast to read, its text is condensed as a subtitler would (`condense.py`: hesitations,
+fillers, repetitions, stutters; never a `subtitle` an editor wrote, never a word that carries meaning) and laid out
+again. A rule that still cannot be kept is reported, for the editor to write a shorter `subtitle`.
 """
 
 from __future__ import annotations
@@ -21,11 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dubkit import condense, linebreak, spotting
 from dubkit.config import SubtitleConfig
 from dubkit.fsutil import atomic_path
 from dubkit.job import LineFit
 from dubkit.script import Script
+from dubkit.subtitles import condense, linebreak, spotting
 
 FALLBACK_FPS = 25.0
 LAYOUT = "cues v2"  # enters the render stage's cache key: change it when the cue layout changes
@@ -62,7 +61,7 @@ class Violation:
 
 @dataclass(frozen=True)
 class Condensed:
-    """A line whose subtitle was condensed (`dubkit.condense`), and the text its cues show."""
+    """A line whose subtitle was condensed (`dubkit.subtitles.condense`), and the text its cues show."""
 
     line: str
     text: str
@@ -135,7 +134,7 @@ def layout(
     script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
 ) -> list[Cue]:
     """The cues of every line with text to show, in time order, under *rules* (already for the target language), timed
-    by `dubkit.spotting`; *end_ms*: the video's end (else the last line's end plus `max_duration_ms`)."""
+    by `dubkit.subtitles.spotting`; *end_ms*: the video's end (else the last line's end plus `max_duration_ms`)."""
     lines = _dubbed_lines(script, fits)
     gap, frame = gap_ms(rules, fps), math.ceil(1000 / (fps if fps > 0 else FALLBACK_FPS))
     limit = end_ms if end_ms is not None else max((line.end_ms for line in lines), default=0) + rules.max_duration_ms
@@ -147,8 +146,8 @@ def layout(
 def condensed_layout(
     script: Script, fits: Sequence[LineFit], rules: SubtitleConfig, fps: float = 0.0, end_ms: int | None = None
 ) -> tuple[list[Cue], tuple[Condensed, ...]]:
-    """`layout`, with the text of each line whose cues break the reading speed condensed (`dubkit.condense`) and
-    laid out again, until no line left too fast can be condensed; a line with the editor's `subtitle` keeps it."""
+    """`layout`, with the text of each line whose cues break the reading speed condensed (`condense.py`) and laid
+    out again, until no line left too fast can be condensed; a line with the editor's `subtitle` keeps it."""
     condensed: dict[str, str] = {}
     while True:
         shown = _with_subtitles(script, condensed)

@@ -17,41 +17,25 @@ A line's `subtitle` (the condensed text the subtitles show instead of the transl
 Import merges a file onto its base script: a field changes only where the file differs from what exporting the
 base writes (so a format's rounding, e.g. ASS centiseconds, is never mistaken for an edit), and every other line
 stays byte-identical, so the per-line caches hit. Libraries: pysubs2 (srt, ass), webvtt-py (vtt: pysubs2 and
-ttconv both drop cue identifiers), ttconv (ttml, in `dubkit.script_ttml`), the csv module.
+ttconv both drop cue identifiers), ttconv (ttml, in `ttml.py`), the csv module; the merge itself is `edits.py`.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import html
 import io
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from dubkit.errors import ConfigError
 from dubkit.fsutil import write_text_atomic
-from dubkit.script import Script, Segment
+from dubkit.script import Script, ttml
+from dubkit.script.edits import LineEdit, cleaned, malformed, merge
 
 CSV_COLUMNS = ("id", "start_ms", "end_ms", "speaker", "text", "translation", "subtitle")
 SUFFIXES = {".json": "json", ".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ass", ".ttml": "ttml"}
 SUFFIXES |= {".dfxp": "ttml", ".xml": "ttml", ".csv": "csv"}
-
-
-@dataclass(frozen=True)
-class LineEdit:
-    """One line as a file shows it; None where the format has no slot for the field."""
-
-    translation: str
-    id: str | None = None
-    start_ms: int | None = None
-    end_ms: int | None = None
-    speaker: str | None = None
-    subtitle: str | None = None
-
-
-EDITABLE = ("translation", "start_ms", "end_ms", "speaker", "subtitle")
 
 
 def format_for(path: Path, given: str | None = None) -> str:
@@ -118,89 +102,11 @@ def find_base(edited: Path, candidates: Iterable[Path] = ()) -> Path:
     raise ConfigError(f"{edited}: no base script to merge the edits onto (tried {names}; give --base SCRIPT.json)")
 
 
-def changed_lines(before: Script, after: Script) -> tuple[str, ...]:
-    """Ids of the lines that differ between two versions of a script (and of lines only in *after*)."""
-    old = {s.id: s for s in before.segments}
-    return tuple(s.id for s in after.segments if old.get(s.id) != s)
-
-
-# --- merge -------------------------------------------------------------------------------------------------------
-
-
-def merge(base: Script, edits: Sequence[LineEdit], view: Sequence[LineEdit], origin: str, positional: bool) -> Script:
-    """Apply the fields where *edits* differ from *view* (the base as the format shows it) onto *base*.
-    *positional*: the file carries no ids (SRT), so the n-th cue is the n-th line."""
-    if not edits:
-        raise ConfigError(f"{origin}: no cues found (is it a subtitle file of its suffix's format?)")
-    pair = _by_position if positional else _by_id
-    edited, shown = pair(base, edits, origin), pair(base, view, origin)
-    segments = tuple(_merged(s, edited[s.id], shown[s.id], origin) for s in base.segments)
-    if segments == base.segments:
-        return base
-    if any(new.speaker != old.speaker for new, old in zip(segments, base.segments, strict=True)):
-        return base.with_segments(segments)
-    return dataclasses.replace(base, segments=segments)
-
-
-def _by_position(base: Script, lines: Sequence[LineEdit], origin: str) -> dict[str, LineEdit]:
-    ids = [s.id for s in base.segments]
-    if len(lines) != len(ids):
-        raise ConfigError(
-            f"{origin}: {len(lines)} cues for {len(ids)} script lines; SRT cues map to lines by number, so add or"
-            " remove none (vtt, ass, ttml and csv carry line ids)"
-        )
-    return dict(zip(ids, lines, strict=True))
-
-
-def _by_id(base: Script, lines: Sequence[LineEdit], origin: str) -> dict[str, LineEdit]:
-    ids = [s.id for s in base.segments]
-    found: dict[str, LineEdit] = {}
-    for index, line in enumerate(lines, start=1):
-        if line.id is None:
-            raise ConfigError(f"{origin}: cue {index} has no line id")
-        if line.id in found:
-            raise ConfigError(f"{origin}: line id {line.id} appears twice")
-        found[line.id] = line
-    unknown = sorted(set(found) - set(ids))
-    if unknown:
-        raise ConfigError(f"{origin}: line id {unknown[0]} is not in the base script")
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise ConfigError(f"{origin}: line {missing[0]} is missing (remove lines in the script.json, not in an export)")
-    return found
-
-
-def _merged(segment: Segment, edit: LineEdit, shown: LineEdit, origin: str) -> Segment:
-    changes = {
-        name: getattr(edit, name)
-        for name in EDITABLE
-        if getattr(edit, name) is not None and getattr(edit, name) != getattr(shown, name)
-    }
-    if not changes:
-        return segment
-    merged = dataclasses.replace(segment, **changes)
-    if not 0 <= merged.start_ms < merged.end_ms:
-        raise ConfigError(
-            f"{origin}: line {segment.id}: end ({merged.end_ms} ms) must be after start ({merged.start_ms} ms)"
-        )
-    return merged
-
-
 def _read_text(path: Path) -> str:
     try:
         return Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the edited script ({exc.__class__.__name__}: {exc})") from None
-
-
-def cleaned(text: str) -> str:
-    """A cue's text as an edit: each line without the spaces around it, no blank lines at either end."""
-    return "\n".join(line.strip() for line in text.strip().splitlines())
-
-
-def malformed(origin: str, format_: str, exc: Exception) -> ConfigError:
-    cause = " ".join(str(exc).split())[:200] or exc.__class__.__name__
-    return ConfigError(f"{origin}: not a valid {format_} file ({cause})")
 
 
 # --- json --------------------------------------------------------------------------------------------------------
@@ -307,21 +213,6 @@ def _vtt_time(ms: int) -> str:
     return f"{hours:02d}:{minutes:02d}:{rest // 1000:02d}.{rest % 1000:03d}"
 
 
-# --- ttml (ttconv, in dubkit.script_ttml) ------------------------------------------------------------------------
-
-
-def _write_ttml(script: Script) -> str:
-    from dubkit import script_ttml
-
-    return script_ttml.write(script)
-
-
-def _read_ttml(text: str, origin: str) -> tuple[LineEdit, ...]:
-    from dubkit import script_ttml
-
-    return script_ttml.read(text, origin)
-
-
 # --- csv ---------------------------------------------------------------------------------------------------------
 
 
@@ -368,7 +259,7 @@ WRITERS: dict[str, Writer] = {
     "srt": _write_srt,
     "vtt": _write_vtt,
     "ass": _write_ass,
-    "ttml": _write_ttml,
+    "ttml": ttml.write,
     "csv": _write_csv,
 }
 READERS: dict[str, Reader] = {
@@ -376,6 +267,6 @@ READERS: dict[str, Reader] = {
     "srt": _read_srt,
     "vtt": _read_vtt,
     "ass": _read_ass,
-    "ttml": _read_ttml,
+    "ttml": ttml.read,
     "csv": _read_csv,
 }

@@ -7,7 +7,7 @@ S2 = "es-female-1"
 ```
 
 Beside it, `<name>.voiceprints.json` holds each cast speaker's voice (mean speaker embedding, median F0), so a
-new episode's speakers are recognised by voice (`dubkit.speakers.match`) before they are cast. Speakers the file
+new episode's speakers are recognised by voice (`dubkit.casting.speakers.match`) before they are cast. Speakers the file
 lacks are cast automatically and written back, under a lock and atomically, so the next episode reuses them.
 """
 
@@ -21,10 +21,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dubkit import languages, speakers
+from dubkit import languages
+from dubkit.casting import speakers
+from dubkit.casting.speakers import Voiceprint
 from dubkit.errors import ConfigError
 from dubkit.fsutil import write_text_atomic
-from dubkit.speakers import Voiceprint
 
 PRINTS_VERSION = 1
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")

@@ -28,9 +28,9 @@ class Voice:
     description: str = ""
 
 
-VOICES_DIR = Path(__file__).resolve().parent.parent / "voices"
+VOICES_DIR = Path(__file__).resolve().parents[2] / "voices"
 ANY_LANGUAGE = "*"
-CLONE = "@speaker"  # model_voice of a profile that clones each line's own speaker (`dubkit.references`)
+CLONE = "@speaker"  # model_voice of a profile that clones each line's own speaker (`dubkit.casting.references`)
 
 
 def load_voices(directory: Path = VOICES_DIR) -> dict[str, Voice]:

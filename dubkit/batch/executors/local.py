@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from dubkit.batch import Item, Settings, Tracker, request
+from dubkit.batch.items import Item, Settings, Tracker, request
 
 CHUNK_EPISODES = 8  # at most this many episodes per worker chunk: models load once per chunk and stage
 POLL_S = 1.0  # how often to look again while another process holds the last open items

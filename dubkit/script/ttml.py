@@ -12,7 +12,7 @@ from fractions import Fraction
 
 from dubkit.errors import ConfigError
 from dubkit.script import Script, Segment
-from dubkit.script_formats import LineEdit, cleaned, malformed
+from dubkit.script.edits import LineEdit, cleaned, malformed
 
 TTML = "http://www.w3.org/ns/ttml"
 TTM = "http://www.w3.org/ns/ttml#metadata"

@@ -8,11 +8,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dubkit import languages
+from dubkit.casting.voices import ANY_LANGUAGE, CLONE, Voice
 from dubkit.config import Preset
 from dubkit.errors import DubkitError
 from dubkit.fsutil import atomic_path
 from dubkit.stages.base import Backends
-from dubkit.voices import ANY_LANGUAGE, CLONE, Voice
 
 log = logging.getLogger(__name__)
 

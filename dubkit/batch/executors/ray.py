@@ -19,7 +19,7 @@ from typing import Any
 
 import ray
 
-from dubkit.batch import Item, Settings, Tracker, request
+from dubkit.batch.items import Item, Settings, Tracker, request
 from dubkit.cache import Cache
 from dubkit.errors import BackendUnavailable, DubkitError, describe
 from dubkit.job import Job

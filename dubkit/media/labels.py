@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib.metadata import version
 
-from dubkit import __version__, languages
+from dubkit import languages
 
 SPEECH = "synthetic speech"
 LIPSYNC = "lip-synced video"
@@ -46,7 +47,7 @@ def for_dub(target: str, source: str, lip_synced: bool) -> Labels:
     return Labels(
         container={
             "AI_GENERATED": generated,
-            "AI_TOOL": f"dubkit {__version__}",
+            "AI_TOOL": f"dubkit {version('dubkit')}",  # the installed version (pyproject.toml)
             "comment": sentence,
             "description": sentence,
         },

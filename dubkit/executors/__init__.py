@@ -1,1 +1,0 @@
-"""Where a batch runs: `local` (worker processes on this machine) or `ray` (a Ray cluster)."""
