@@ -23,9 +23,9 @@ def all_modules() -> dict[str, Path]:
     return {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
 
 
-def imported(path: Path, modules: dict[str, Path]) -> set[str]:
-    """The dubkit modules *path* imports anywhere in it (top level, inside functions, under TYPE_CHECKING)."""
-    name = module_name(path)
+def imported(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The dubkit modules that module *name* (at *path*) imports anywhere: top level, inside functions, under
+    TYPE_CHECKING."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -43,7 +43,7 @@ def imported(path: Path, modules: dict[str, Path]) -> set[str]:
 
 def graph() -> dict[str, set[str]]:
     modules = all_modules()
-    return {name: imported(path, modules) for name, path in modules.items()}
+    return {name: imported(name, path, modules) for name, path in modules.items()}
 
 
 def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -93,9 +93,9 @@ def test_the_cycle_finder_finds_one():
 
 def test_the_import_walker_sees_imports_inside_functions(tmp_path):
     modules = {"dubkit.x": tmp_path / "x.py", "dubkit.y": tmp_path / "y.py", "dubkit": tmp_path / "__init__.py"}
-    source = "def f():\n    from dubkit import y\n    import dubkit.x\n"
+    source = "def f():\n    from dubkit import y\n    import dubkit.x\n    from . import z\n"
     (tmp_path / "x.py").write_text(source)
-    assert imported(tmp_path / "x.py", modules) == {"dubkit.y"}
+    assert imported("dubkit.x", tmp_path / "x.py", modules) == {"dubkit.y", "dubkit"}
 
 
 ENGINE_PREFIXES = ("asr_", "mt_", "tts_", "sep_", "diarize_", "lipsync_", "ocr_")
