@@ -17,7 +17,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dubkit.errors import MediaError
-from dubkit.media import _AUDIO_OUT, MediaInfo, _input, _resample, ffmpeg, open_input, probe
+from dubkit.media import ffmpeg
+from dubkit.media.audio import resample_filter
+from dubkit.media.muxing import AAC_OUT
+from dubkit.media.probing import MediaInfo, open_input, probe, probed_input
 
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
@@ -73,7 +76,7 @@ def deliver(delivery: Delivery, out: Path, container: str) -> Path:
     picture = probe(delivery.picture)
     inputs = _picture_input(picture, delivery.video_start_s)
     for track in delivery.audio:
-        inputs += _input(track.path, need="audio")[1]
+        inputs += probed_input(track.path, need="audio")[1]
     subtitles = delivery.subtitles if delivery.subtitles and _has_cues(delivery.subtitles.path) else None
     if subtitles is not None:
         inputs += ffmpeg.input_args(subtitles.path, "srt")
@@ -112,11 +115,11 @@ def _audio_args(delivery: Delivery) -> list[str]:
     total = f"{delivery.duration_s:.6f}"
     args: list[str] = []
     for index, track in enumerate(delivery.audio):
-        chain = f"{_resample(48000)},apad=whole_dur={total},atrim=end={total}"
+        chain = f"{resample_filter(48000)},apad=whole_dur={total},atrim=end={total}"
         args += ["-map", f"{index + 1}:a:0", f"-filter:a:{index}", chain]
         args += [f"-disposition:a:{index}", "default" if index == 0 else "0"]
         args += _stream_tags(f"a:{index}", {"language": track.language, **track.tags})
-    return [*args, *_AUDIO_OUT]
+    return [*args, *AAC_OUT]
 
 
 def _subtitle_args(track: Track, input_index: int, container: str) -> list[str]:

@@ -26,7 +26,9 @@ import numpy as np
 
 from dubkit.errors import MediaError
 from dubkit.fsutil import atomic_path
-from dubkit.media import Frame, h264, open_input, origin_s, probe
+from dubkit.media import h264
+from dubkit.media.probing import open_input, origin_s, probe
+from dubkit.media.video import Frame
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +283,7 @@ def _yuv(rgb: np.ndarray) -> np.ndarray:
 def _replaced(planes: np.ndarray, patch: np.ndarray, mask: np.ndarray, origin: tuple[int, int]) -> np.ndarray:
     """Copy of 4:2:0 *planes* with *patch* (4:2:0, same layout) written where *mask*, at *origin* (even)."""
     out = planes.copy()
-    (height, width), (y0, x0) = _luma_shape(planes), origin
+    (height, width), (y0, x0) = (planes.shape[0] * 2 // 3, planes.shape[1]), origin  # luma rows, columns
     h, w = mask.shape
     luma = out[:height]
     luma[y0 : y0 + h, x0 : x0 + w] = np.where(mask, patch[:h], luma[y0 : y0 + h, x0 : x0 + w])
@@ -290,10 +292,6 @@ def _replaced(planes: np.ndarray, patch: np.ndarray, mask: np.ndarray, origin: t
         region = plane[y0 // 2 : (y0 + h) // 2, x0 // 2 : (x0 + w) // 2]
         region[...] = np.where(chroma_mask, patch_plane, region)
     return out
-
-
-def _luma_shape(planes: np.ndarray) -> tuple[int, int]:
-    return planes.shape[0] * 2 // 3, planes.shape[1]
 
 
 def _chroma(planes: np.ndarray, height: int, width: int) -> tuple[np.ndarray, np.ndarray]:
