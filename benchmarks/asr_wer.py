@@ -27,7 +27,7 @@ RATE = 16_000
 
 
 def decode(path: Path) -> np.ndarray:
-    """Any audio file → 16 kHz mono float32, with PyAV (benchmark only; dubkit itself goes through media.py)."""
+    """Any audio file → 16 kHz mono float32, with PyAV (benchmark only; dubkit itself goes through dubkit.media)."""
     import av
 
     chunks = []

@@ -1,4 +1,4 @@
-"""Audio helpers: WAV read/write (soundfile, whole or in blocks), resampling, levels. No ffmpeg here (see media.py)."""
+"""Audio helpers: WAV read/write (soundfile, whole or in blocks), resampling, levels. ffmpeg is dubkit.media's."""
 
 from __future__ import annotations
 
