@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from dubkit.errors import DubkitError, describe
+from dubkit.options import EpisodeOptions, episode_options
 
 log = logging.getLogger("dubkit")
 
@@ -53,10 +54,8 @@ def main(verbose: int) -> None:
 @main.command()
 @click.argument("input_path", metavar="INPUT", type=click.Path(path_type=Path))
 @click.option("--to", "target", required=True, help="Target language (BCP-47: es, pt-BR, fr ...).")
-@click.option("--from", "source", default=None, help="Source language (default: detected).")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("dubbed"), show_default=True)
-@click.option("--pipeline", default=None, help="Preset name in pipelines/ or a TOML path.")
-@click.option("--asr-model", default=None, help="Transcription model: a name (large-v3), a local path, embedded:base.")
+@episode_options()
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_CACHE_DIR")
 @click.option("--until", default=None, help="Stop after this stage (e.g. translate, to edit the script).")
 @click.option(
@@ -73,57 +72,27 @@ def main(verbose: int) -> None:
     default=None,
     help="The script.json an edited export is merged onto (default: found beside it or in OUTDIR).",
 )
-@click.option("--cast", multiple=True, help="SPEAKER=VOICE, repeatable.")
-@click.option(
-    "--cast-file",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Series cast (TOML, [LANG] SPEAKER = VOICE): speakers recognised by voice; new ones cast and added.",
-)
-@click.option(
-    "--glossary",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Series term file (TOML): terms kept as written, terms with a fixed translation.",
-)
-@click.option("--no-lipsync", is_flag=True, help="Keep the original picture.")
-@click.option("--no-qa", is_flag=True, help="Skip the review report.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @reported
 def translate(
     input_path: Path,
     target: str,
-    source: str | None,
     outdir: Path,
-    pipeline: str | None,
-    asr_model: str | None,
     cache_dir: Path | None,
     until: str | None,
     script: Path | None,
     script_base: Path | None,
-    cast: tuple[str, ...],
-    cast_file: Path | None,
-    glossary: Path | None,
-    no_lipsync: bool,
-    no_qa: bool,
     as_json: bool,
+    **episode: Any,
 ) -> None:
     """Dub INPUT into another language."""
     from dubkit.cache import Cache
-    from dubkit.casting.voices import parse_cast
-    from dubkit.config import load_preset, with_asr_model, with_glossary, without_lipsync, without_qa
-    from dubkit.job import Episode
     from dubkit.runner import dub
 
-    cast_map = parse_cast(cast)
-    episode = Episode(input_path, target, source, script, cast_map, script_base=script_base, cast_file=cast_file)
-    preset = load_preset(pipeline)
-    preset = without_lipsync(preset) if no_lipsync else preset
-    preset = without_qa(preset) if no_qa else preset
-    preset = with_glossary(preset, glossary.resolve()) if glossary else preset
+    options = EpisodeOptions.from_cli(episode)
     result = dub(
-        episode,
-        preset=with_asr_model(preset, asr_model) if asr_model else preset,
+        options.episode(input_path, target, script=script, script_base=script_base),
+        preset=options.preset(),
         cache=Cache(cache_dir),
         outdir=outdir,
         until=until,
@@ -178,11 +147,11 @@ def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
 @click.argument("catalog", type=click.Path(path_type=Path))
 @click.option("--to", "targets", default="", help="Target languages, comma-separated, for rows that name none.")
 @click.option("-o", "--outdir", type=click.Path(path_type=Path), default=Path("dubbed"), show_default=True)
+@episode_options(catalog=True)
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True, help="Parallel workers.")
 @click.option("--retries", type=click.IntRange(0, 100), default=1, show_default=True, help="Tries after a failure.")
 @click.option("--retry-quarantined", is_flag=True, help="Try again the items that failed every try before.")
-@click.option("--pipeline", default=None, help="Preset of the rows that name none.")
 @click.option("--cache-dir", type=click.Path(path_type=Path), default=None, envvar="DUBKIT_CACHE_DIR")
 @click.option("--ray-address", default=None, envvar="RAY_ADDRESS", help="Ray cluster (default: a local instance).")
 @click.option("--allow-outside", is_flag=True, help="Let catalog paths leave the catalog's folder.")
@@ -191,13 +160,17 @@ def _progress_printer(quiet: bool) -> Callable[[str, int, int], None]:
 @reported
 def batch(catalog: Path, targets: str, outdir: Path, **options: Any) -> None:
     """Dub every episode of CATALOG (CSV or JSONL) into every language; crash-safe, re-runs redo only what is
-    missing. Writes OUTDIR/<episode>/..., OUTDIR/batch.json and batch.html."""
+    missing. Writes OUTDIR/<episode>/..., OUTDIR/batch.json and batch.html.
+
+    --from to --no-qa are the options of `dubkit translate` and apply to every row; where a row gives its own
+    source, pipeline, cast or glossary column, the row wins."""
     from dubkit.batch import driver, report
     from dubkit.batch.items import Settings
     from dubkit.cache import Cache
 
+    episode = EpisodeOptions.from_cli(options)
     as_json, dry_run, executor, allow = (options.pop(k) for k in ("as_json", "dry_run", "executor", "allow_outside"))
-    settings = Settings(outdir, Cache(options.pop("cache_dir")).root, **options)
+    settings = Settings(outdir, Cache(options.pop("cache_dir")).root, episode, **options)
     languages = [code.strip() for code in targets.split(",") if code.strip()]
     if dry_run:
         found = driver.plan(catalog, languages, settings, allow)

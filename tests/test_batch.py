@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from dubkit.batch import catalog, ledger, report
-from dubkit.batch.items import Item, Settings
+from dubkit.batch.items import Item, Settings, request
 from dubkit.errors import ConfigError
 from dubkit.fsutil import atomic_path, owner_tag, sweep_stale
 from dubkit.job import Artefact, Episode, Job, LineFit
+from dubkit.options import EpisodeOptions
 
 
 def _catalog(tmp_path: Path, text: str, name: str = "catalog.csv") -> Path:
@@ -114,6 +115,46 @@ def test_items_and_settings_cross_processes_as_json(tmp_path):
     assert Item.from_dict(json.loads(json.dumps(item.to_dict()))) == item
     settings = Settings(tmp_path / "out", tmp_path / "cache", workers=3, retries=2)
     assert Settings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+    options = EpisodeOptions("en", "default", "tiny", {"S1": "es-female-1"}, tmp_path / "c.toml", tmp_path / "g.toml")
+    for episode in (options, EpisodeOptions(lipsync=False, qa=False)):
+        settings = Settings(tmp_path / "out", tmp_path / "cache", episode, ray_address="ray://head:10001")
+        assert Settings.from_dict(json.loads(json.dumps(settings.to_dict()))) == settings
+
+
+def test_a_rows_own_columns_win_over_the_batch_episode_options(tmp_path):
+    preset = (Path(__file__).parents[1] / "pipelines" / "default.toml").read_text(encoding="utf-8")
+    for name in ("batch.toml", "row.toml"):
+        (tmp_path / name).write_text(preset, encoding="utf-8")
+    cast = {"S1": "es-female-1"}
+    options = EpisodeOptions(
+        source="en",
+        pipeline=str(tmp_path / "batch.toml"),
+        asr_model="large-v3",
+        cast=cast,
+        cast_file=tmp_path / "all.cast.toml",
+        glossary=tmp_path / "all.toml",
+        lipsync=False,
+    )
+    settings = Settings(tmp_path / "out", tmp_path / "cache", options)
+    bare = catalog.Row("e1", tmp_path / "a.mp4", ("es",))
+    given = catalog.Row(
+        "e2",
+        tmp_path / "b.mp4",
+        ("es",),
+        source="fr",
+        cast_file=tmp_path / "e2.cast.toml",
+        glossary=tmp_path / "e2.toml",
+        pipeline=str(tmp_path / "row.toml"),
+    )
+    first, second = request(Item(bare, "es"), settings), request(Item(given, "es"), settings)
+    assert first.episode == Episode(tmp_path / "a.mp4", "es", "en", cast=cast, cast_file=tmp_path / "all.cast.toml")
+    assert (first.preset.name, first.preset.translate.glossary) == ("batch", str(tmp_path / "all.toml"))
+    assert second.episode == Episode(tmp_path / "b.mp4", "es", "fr", cast=cast, cast_file=tmp_path / "e2.cast.toml")
+    assert (second.preset.name, second.preset.translate.glossary) == ("row", str(tmp_path / "e2.toml"))
+    assert (first.outdir, second.outdir) == (tmp_path / "out" / "e1", tmp_path / "out" / "e2")
+    for made in (first, second):  # what no column names comes from the options alone
+        assert made.preset.transcribe.options["model"] == "large-v3"
+        assert not made.preset.lipsync.enabled and made.preset.qa.enabled
 
 
 def test_a_job_crosses_processes_as_json(tmp_path):

@@ -14,6 +14,7 @@ from typing import Any
 
 from dubkit.batch import ledger as ledgers
 from dubkit.batch.catalog import Row
+from dubkit.options import EpisodeOptions
 
 log = logging.getLogger(__name__)
 
@@ -43,38 +44,44 @@ class Item:
 
 @dataclass(frozen=True)
 class Settings:
-    """What every item of a batch shares."""
+    """What every item of a batch shares: where it writes, the cache, how each episode is dubbed (`episode`, where
+    the item's row does not say otherwise), and how the batch runs."""
 
     outdir: Path
     cache_root: Path
-    pipeline: str | None = None  # the preset of rows that name none
+    episode: EpisodeOptions = EpisodeOptions()
     workers: int = 1
     retries: int = 1
     retry_quarantined: bool = False
     ray_address: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        plain = {k: str(v) if isinstance(v, Path) else v for k, v in values.items()}
+        return plain | {"episode": self.episode.to_dict()}
 
     def absolute(self) -> Settings:
-        """Folders that mean the same in a worker started elsewhere (a Ray node has its own working directory)."""
-        return dataclasses.replace(self, outdir=self.outdir.resolve(), cache_root=self.cache_root.resolve())
+        """Paths that mean the same in a worker started elsewhere (a Ray node has its own working directory)."""
+        return dataclasses.replace(
+            self, outdir=self.outdir.resolve(), cache_root=self.cache_root.resolve(), episode=self.episode.absolute()
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Settings:
-        return cls(**{**data, "outdir": Path(data["outdir"]), "cache_root": Path(data["cache_root"])})
+        paths = {"outdir": Path(data["outdir"]), "cache_root": Path(data["cache_root"])}
+        return cls(**{**data, **paths, "episode": EpisodeOptions.from_dict(data["episode"])})
 
 
 def request(item: Item, settings: Settings):  # noqa: ANN201 - runner.Request, imported late (it loads the stages)
-    """The runner's request for *item*: its episode, its row's preset (and glossary), its output folder."""
-    from dubkit.config import load_preset, with_glossary
-    from dubkit.job import Episode
+    """The runner's request for *item*: its episode and preset as the batch's episode options say, with the row's
+    own source, pipeline, cast file and glossary in their place where it gives them; its output folder."""
     from dubkit.runner import Request
 
-    preset = load_preset(item.row.pipeline or settings.pipeline)
-    preset = with_glossary(preset, item.row.glossary) if item.row.glossary else preset
-    episode = Episode(item.row.media, item.language, item.row.source, cast_file=item.row.cast_file)
-    return Request(episode, preset, settings.outdir / item.row.episode)
+    row = item.row
+    options = settings.episode.overridden(
+        source=row.source, pipeline=row.pipeline, cast_file=row.cast_file, glossary=row.glossary
+    )
+    return Request(options.episode(row.media, item.language), options.preset(), settings.outdir / row.episode)
 
 
 Progress = Callable[["Tracker"], None]
