@@ -200,6 +200,28 @@ def test_flagged_rows_and_out_of_threshold_cells_are_marked(tmp_path: Path) -> N
     assert no_face is not None and no_face.group(0).count("no face") == 2
 
 
+def test_the_page_marks_what_the_report_flagged_not_what_it_would_flag_itself(tmp_path: Path) -> None:
+    """Thresholds loosened after the fact change no mark; flags taken away take the marks with them."""
+    report = example_report()
+    loose = {"max_stretch": 9.0, "max_overflow_ms": 9000, "max_duration_ratio": 9.0, "max_offset_frames": 99.0}
+    report["thresholds"].update(loose, min_confidence=0.0)
+    document = rendered(tmp_path, report)
+    stretched = re.search(r'<tr id="line-L005".*?</tr>', document, flags=re.S)
+    assert stretched is not None and stretched.group(0).count('class="num out"') == 3
+    assert "stretch above 9×" in stretched.group(0)
+    shots = re.search(r'<section class="panel shots-panel">.*?</section>', document, flags=re.S)
+    assert shots is not None and shots.group(0).count('class="sync out"') == 1
+    for line in report["lines"]:
+        line["flags"] = []
+        for sync in line["sync"].values():
+            if sync is not None:
+                sync["flags"] = []
+    report["episode"]["lines"]["flagged"] = 0
+    document = rendered(tmp_path, report)
+    lines = re.search(r'<table class="lines" id="lines">.*?</table>', document, flags=re.S)
+    assert lines is not None and " out" not in lines.group(0) and "warn" not in lines.group(0)
+
+
 def test_each_shot_shows_its_sync_before_and_after(tmp_path: Path) -> None:
     """A shot re-synced well, one still unsure after (marked), one not measured; no section without video."""
     document = rendered(tmp_path, example_report())
