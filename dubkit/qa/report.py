@@ -12,7 +12,8 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
 Per shot (cut to cut, as the face analysis finds them): sync before and after over the whole shot, the face that
 follows the dubbed speech best. Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync
 aggregated over the lines, and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset
-(`config.Thresholds`); the report's layout is `report.schema.json`.
+(`config.Thresholds`), and the report says each verdict itself (flags per line and episode, per sync measure, `ok`s
+per stream duration), so what reads it decides nothing; the report's layout is `report.schema.json`.
 """
 
 from __future__ import annotations
