@@ -4,7 +4,8 @@
 metacharacters, lines flagged for WER + start shift, sync offset + confidence, stretch + overflow + duration, a
 silent line, a clean line with no face in view, cycling when more lines are asked for; an episode-level true-peak
 flag; waveform and mouth plots of a few hundred points that follow the lines. Flags follow the thresholds the way
-`dubkit.qa.report.line_flags` sets them (planned start = the source line's start).
+`dubkit.qa.report.line_flags` sets them (planned start = the source line's start), and each sync measure carries
+its own the way `dubkit.qa.report.flag_syncs` adds them.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ def example_report(lines: int = 6) -> dict[str, Any]:
         built.append(line)
     duration_s = round(cursor_ms / 1000 + 2.0, 3)
     flagged = sum(1 for line in built if line["flags"])
-    return {
-        "schema": "dubkit-qa-report/2",
+    report = {
+        "schema": "dubkit-qa-report/3",
         "original": "episodes/s01e03 The Storm.mp4",
         "dubbed": "dubbed/s01e03 The Storm.es.mp4",
         "script": "dubbed/s01e03 The Storm.es.script.json",
@@ -105,6 +106,8 @@ def example_report(lines: int = 6) -> dict[str, Any]:
                 "video_s": duration_s,
                 "audio_s": round(duration_s + 0.021, 3),
                 "ok": True,
+                "video_ok": True,
+                "audio_ok": True,
             },
             "loudness": {"integrated_lufs": -23.4, "loudness_range_lu": 7.8, "true_peak_dbtp": -0.6, "ok": False},
             "sync": {
@@ -122,6 +125,16 @@ def example_report(lines: int = 6) -> dict[str, Any]:
             "side_by_side": "samples/s01e03 side-by-side.mp4",
         },
     }
+    pairs = [line["sync"] for line in built] + [shot["sync"] for shot in report["shots"]] + [report["episode"]["sync"]]
+    for sync in (sync for pair in pairs for sync in pair.values() if sync is not None):
+        sync["flags"] = sync_flags(sync)
+    return report
+
+
+def sync_flags(sync: dict[str, Any]) -> list[str]:
+    """The sync bounds of THRESHOLDS that *sync* breaks."""
+    offset = ["sync_offset"] * (abs(sync["offset_frames"]) > THRESHOLDS["max_offset_frames"])
+    return offset + ["sync_confidence"] * (sync["confidence"] < THRESHOLDS["min_confidence"])
 
 
 def example_shots(duration_s: float) -> list[dict[str, Any]]:

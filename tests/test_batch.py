@@ -286,6 +286,22 @@ def test_the_report_counts_the_qa_flags_of_each_dub(tmp_path):
     assert "2 of 7 lines flagged" in report.to_html(found)
 
 
+def test_the_batch_page_shares_the_qa_page_and_links_each_dub(tmp_path):
+    """The base page and stylesheet of the QA report; the dub and its review linked where they exist."""
+    from dubkit.qa import pages
+
+    rows = (catalog.Row("e1", tmp_path / "a.mp4", ("es",)), catalog.Row("e2", tmp_path / "b.mp4", ("es",)))
+    video = tmp_path / "e1" / "a.es.mp4"
+    outputs = {"video": {"path": str(video), "sha256": "x"}}
+    entries = [ledger.Entry("e1", "es", "done", 1, None, None, 3.5, outputs, {})]
+    found = report.build(catalog.Catalog(tmp_path / "c.csv", rows), [Item(r, "es") for r in rows], entries, tmp_path)
+    page = report.to_html(found)
+    assert page.startswith("<!DOCTYPE html>") and str(pages.environment().globals["stylesheet"]) in page
+    assert f'<a href="{video.resolve().as_uri()}">e1</a>' in page and page.count("<a ") == 1
+    assert '<td class="status done">done</td>' in page and '<td class="status pending">pending</td>' in page
+    assert '<td class="num">3.5</td>' in page and "done: 1 · pending: 1 · items: 2" in page
+
+
 def test_unchanged_outputs_are_not_hashed_again_and_a_touched_one_is(tmp_path, monkeypatch):
     video = tmp_path / "v.mp4"
     video.write_bytes(b"video")

@@ -111,6 +111,20 @@ def grid_dub(tmp_path_factory, shared_media):
     return work, episode, result
 
 
+def test_each_sync_measure_names_the_bounds_it_breaks():
+    """Before and after, per line, per shot and for the episode: the page reads these instead of the thresholds."""
+    limits = Thresholds(max_offset_frames=2.0, min_confidence=0.25)
+    off, unsure, good = (
+        {"offset_frames": -2.5, "confidence": 0.6},
+        {"offset_frames": 0.1, "confidence": 0.2},
+        {"offset_frames": 2.0, "confidence": 0.25},
+    )
+    pairs = [{"before": off, "after": good}, {"before": None, "after": unsure}]
+    report.flag_syncs(pairs, limits)
+    assert [off["flags"], good["flags"], unsure["flags"]] == [["sync_offset"], [], ["sync_confidence"]]
+    assert report.sync_flags(None, limits) == [] and pairs[1]["before"] is None
+
+
 @pytest.mark.slow
 def test_the_clean_dub_lists_every_line_with_every_figure_and_flags_none(grid_dub):
     import jsonschema

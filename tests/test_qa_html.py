@@ -10,7 +10,6 @@ checks cover. Set DUBKIT_QA_SCREENSHOT=/some/path.png to keep the screenshot.
 from __future__ import annotations
 
 import copy
-import html
 import json
 import os
 import re
@@ -23,8 +22,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from markupsafe import escape
 
-from dubkit.qa.html import fmt_clock_ms, fmt_percent, relative_href, render
+from dubkit.qa.html import render
+from dubkit.qa.pages import fmt_clock_ms, fmt_percent, relative_href
 from tests.qa_fixtures import SCHEMA_PATH, example_report
 
 XSS = "<script>alert(1)</script>"
@@ -94,6 +95,11 @@ def assert_self_contained(document: str) -> None:
     assert "script" not in parsed.tags and "link" not in parsed.tags and "iframe" not in parsed.tags
 
 
+def escaped(text: str) -> str:
+    """*text* as the page's templates escape it (quotes as numeric references)."""
+    return str(escape(text))
+
+
 def rendered(tmp_path: Path, report: dict[str, Any] | None = None) -> str:
     out = render(report if report is not None else example_report(), tmp_path / "report.html")
     return out.read_text(encoding="utf-8")
@@ -160,18 +166,18 @@ def test_every_line_and_its_escaped_texts_appear(tmp_path: Path) -> None:
     document = rendered(tmp_path, report)
     for line in report["lines"]:
         assert f'id="line-{line["id"]}"' in document
-        assert html.escape(line["text"]) in document
-        assert html.escape(line["translation"]) in document
+        assert escaped(line["text"]) in document
+        assert escaped(line["translation"]) in document
         for word in line["asr"]["text"].split():
-            assert html.escape(word) in document
-    assert html.escape('Tom & Jerry\'s "big" day <starts> now.') in document
+            assert escaped(word) in document
+    assert escaped('Tom & Jerry\'s "big" day <starts> now.') in document
     assert "<starts>" not in document
 
 
 def test_header_and_summary_state_the_verdicts_in_words(tmp_path: Path) -> None:
     report = example_report()
     document = rendered(tmp_path, report)
-    assert html.escape(report["original"]) in document and html.escape(report["dubbed"]) in document
+    assert escaped(report["original"]) in document and escaped(report["dubbed"]) in document
     assert "en → es" in document
     assert "NEEDS REVIEW" in document and "FLAGGED" in document and "✓ OK" in document
     assert "-0.6 dBTP" in document and "target -23.0" in document, "true peak against its limit, LUFS vs target"
@@ -192,6 +198,28 @@ def test_flagged_rows_and_out_of_threshold_cells_are_marked(tmp_path: Path) -> N
     assert 'class="badge"' in stretched.group(0) and ">stretch<" in stretched.group(0)
     no_face = re.search(r'<tr id="line-L003".*?</tr>', document, flags=re.S)
     assert no_face is not None and no_face.group(0).count("no face") == 2
+
+
+def test_the_page_marks_what_the_report_flagged_not_what_it_would_flag_itself(tmp_path: Path) -> None:
+    """Thresholds loosened after the fact change no mark; flags taken away take the marks with them."""
+    report = example_report()
+    loose = {"max_stretch": 9.0, "max_overflow_ms": 9000, "max_duration_ratio": 9.0, "max_offset_frames": 99.0}
+    report["thresholds"].update(loose, min_confidence=0.0)
+    document = rendered(tmp_path, report)
+    stretched = re.search(r'<tr id="line-L005".*?</tr>', document, flags=re.S)
+    assert stretched is not None and stretched.group(0).count('class="num out"') == 3
+    assert "stretch above 9×" in stretched.group(0)
+    shots = re.search(r'<section class="panel shots-panel">.*?</section>', document, flags=re.S)
+    assert shots is not None and shots.group(0).count('class="sync out"') == 1
+    for line in report["lines"]:
+        line["flags"] = []
+        for sync in line["sync"].values():
+            if sync is not None:
+                sync["flags"] = []
+    report["episode"]["lines"]["flagged"] = 0
+    document = rendered(tmp_path, report)
+    lines = re.search(r'<table class="lines" id="lines">.*?</table>', document, flags=re.S)
+    assert lines is not None and " out" not in lines.group(0) and "warn" not in lines.group(0)
 
 
 def test_each_shot_shows_its_sync_before_and_after(tmp_path: Path) -> None:
@@ -256,7 +284,7 @@ def test_hostile_texts_are_escaped(tmp_path: Path) -> None:
     validate(report)
     document = rendered(tmp_path, report)
     assert XSS not in document and "<script" not in document.lower()
-    assert html.escape(XSS) in document
+    assert escaped(XSS) in document
     assert "<img" not in document and "<b>EVIL" not in document
     parsed = collect(document)
     assert not [(tag, name) for tag, name, _ in parsed.attributes if name.startswith("on")], "no event handlers"

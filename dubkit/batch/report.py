@@ -3,16 +3,17 @@ seconds, cache hits, QA flags where the review report exists, the reason of a fa
 
 from __future__ import annotations
 
-import html
 import json
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dubkit.batch.catalog import Catalog
 from dubkit.batch.ledger import Entry
 from dubkit.fsutil import write_text_atomic
+from dubkit.qa import pages
 
 STATUS_ORDER = ("done", "running", "pending", "failed", "quarantined", "invalid")
 
@@ -77,45 +78,52 @@ def _qa(report_html: str | None) -> dict[str, Any]:
 
 
 COLUMNS = ("episode", "series", "language", "status", "attempts", "seconds", "cache", "qa", "error")
-COLOURS = {"done": "#1b7f3b", "failed": "#b3261e", "quarantined": "#b3261e", "invalid": "#b3261e"}
+TEMPLATE = "batch.html.j2"
+
+
+@dataclass(frozen=True)
+class PageRow:
+    """One item as `batch.html` shows it: texts, and file links where its outputs are."""
+
+    episode: str
+    series: str
+    language: str
+    status: str
+    attempts: str
+    seconds: str
+    cache: str
+    qa: str
+    error: str
+    video_href: str | None
+    report_href: str | None
 
 
 def to_html(report: Mapping[str, Any]) -> str:
-    """One file, inline CSS, no script and nothing fetched."""
-    totals = " · ".join(f"{k}: {v}" for k, v in report["totals"].items())
-    head = "".join(f"<th>{c}</th>" for c in COLUMNS)
-    body = "\n".join(_html_row(row) for row in report["items"])
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dubkit batch</title>
-<style>body{{font:14px system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f3f3f3}}</style></head>
-<body><h1>Batch report</h1><p>{html.escape(report["catalog"])} → {html.escape(report["outdir"])}</p>
-<p><b>{html.escape(totals)}</b> (written {html.escape(report["written"])})</p>
-<table><thead><tr>{head}</tr></thead><tbody>
-{body}
-</tbody></table></body></html>
-"""
+    """One file, the shared stylesheet inline, no script and nothing fetched (`dubkit.qa.pages`)."""
+    return pages.render_page(
+        TEMPLATE,
+        catalog=report["catalog"],
+        outdir=report["outdir"],
+        written=report["written"],
+        totals=" · ".join(f"{k}: {v}" for k, v in report["totals"].items()),
+        columns=COLUMNS,
+        rows=[page_row(row) for row in report["items"]],
+    )
 
 
-def _html_row(row: Mapping[str, Any]) -> str:
-    cache = f"{row.get('stages_cached', 0)} cached / {row.get('stages_run', 0)} run" if "stages_run" in row else ""
-    qa = f"{row['qa_flagged']} of {row['qa_lines']} lines flagged" if "qa_lines" in row else ""
-    video = row.get("outputs", {}).get("video")
-    episode = html.escape(row["episode"])
-    if video:
-        episode = f'<a href="{html.escape(Path(video).resolve().as_uri())}">{episode}</a>'
-    report = row.get("outputs", {}).get("report")
-    if report and qa:
-        qa = f'<a href="{html.escape(Path(report).resolve().as_uri())}">{html.escape(qa)}</a>'
-    cells = {
-        "episode": episode,
-        "series": html.escape(row.get("series", "")),
-        "language": html.escape(row["language"]),
-        "status": f'<b style="color:{COLOURS.get(row["status"], "#555")}">{html.escape(row["status"])}</b>',
-        "attempts": str(row.get("attempts", "")),
-        "seconds": "" if row.get("seconds") is None else f"{row['seconds']:.1f}",
-        "cache": cache,
-        "qa": qa if report else html.escape(qa),
-        "error": html.escape(row.get("error") or ""),
-    }
-    return "<tr>" + "".join(f"<td>{cells[c]}</td>" for c in COLUMNS) + "</tr>"
+def page_row(row: Mapping[str, Any]) -> PageRow:
+    outputs = row.get("outputs", {})
+    video, report = outputs.get("video"), outputs.get("report")
+    return PageRow(
+        episode=row["episode"],
+        series=row.get("series", ""),
+        language=row["language"],
+        status=row["status"],
+        attempts=str(row.get("attempts", "")),
+        seconds="" if row.get("seconds") is None else f"{row['seconds']:.1f}",
+        cache=f"{row.get('stages_cached', 0)} cached / {row.get('stages_run', 0)} run" if "stages_run" in row else "",
+        qa=f"{row['qa_flagged']} of {row['qa_lines']} lines flagged" if "qa_lines" in row else "",
+        error=row.get("error") or "",
+        video_href=Path(video).resolve().as_uri() if video else None,
+        report_href=Path(report).resolve().as_uri() if report else None,
+    )

@@ -12,7 +12,8 @@ Per line, from the media themselves (so a dub broken after the fact is caught to
 Per shot (cut to cut, as the face analysis finds them): sync before and after over the whole shot, the face that
 follows the dubbed speech best. Per episode: loudness of the dub (`dubkit.qa.loudness`), stream durations, sync
 aggregated over the lines, and the data of the plots (`dubkit.qa.plots`). Every bound comes from the preset
-(`config.Thresholds`); the report's layout is `report.schema.json`.
+(`config.Thresholds`), and the report says each verdict itself (flags per line and episode, per sync measure, `ok`s
+per stream duration), so what reads it decides nothing; the report's layout is `report.schema.json`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
 from dubkit.subtitles import layout
 
-SCHEMA = "dubkit-qa-report/2"  # 2: per-shot sync; subtitle flags
+SCHEMA = "dubkit-qa-report/3"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off
 READING_RULES = ("max_chars_per_second", "min_duration_ms")  # broken: the subtitle lacks the time to be read
@@ -84,6 +85,8 @@ def measure(
     for line in lines:
         line["flags"] = line_flags(line, fits.get(line["id"]), thresholds, script.target_language)
     episode = episode_report(original, dubbed, lines, thresholds, loudness_target)
+    shots = shot_syncs(pictures, dub_audio) if pictures else []
+    flag_syncs([line["sync"] for line in lines] + [shot["sync"] for shot in shots] + [episode["sync"]], thresholds)
     return {
         "schema": SCHEMA,
         "original": str(original),
@@ -92,7 +95,7 @@ def measure(
         "languages": {"source": script.source_language, "target": script.target_language},
         "thresholds": limits,
         "episode": episode,
-        "shots": shot_syncs(pictures, dub_audio) if pictures else [],
+        "shots": shots,
         "lines": lines,
         "plots": {
             "waveform": plots.waveform(original, dub_audio),
@@ -177,14 +180,26 @@ def subtitle_line(segment: Segment, checked: layout.Report) -> dict:
     return {"text": text, "condensed": segment.id in condensed, "broken": broken}
 
 
+def sync_flags(sync: dict | None, limits: Thresholds) -> list[str]:
+    """The sync bounds *sync* breaks: `sync_offset`, `sync_confidence` (none where no face was measured)."""
+    if sync is None:
+        return []
+    offset = ["sync_offset"] * (abs(sync["offset_frames"]) > limits.max_offset_frames)
+    return offset + ["sync_confidence"] * (sync["confidence"] < limits.min_confidence)
+
+
+def flag_syncs(pairs: list[dict], limits: Thresholds) -> None:
+    """Each measured sync of *pairs* ({"before", "after"}: per line, per shot, the episode's) gets the flags it
+    raises, so the page reads them: only a line's `after` flags the line; before re-sync they are a warning."""
+    for pair in pairs:
+        for sync in pair.values():
+            if sync is not None:
+                sync["flags"] = sync_flags(sync, limits)
+
+
 def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: str) -> list[str]:
     """The figures of *line* outside *limits*."""
-    flags = []
-    after = line["sync"]["after"]
-    if after is not None and abs(after["offset_frames"]) > limits.max_offset_frames:
-        flags.append("sync_offset")
-    if after is not None and after["confidence"] < limits.min_confidence:
-        flags.append("sync_confidence")
+    flags = sync_flags(line["sync"]["after"], limits)
     if line["dubbed"] is None and line["translation"].strip():
         flags.append("silent")
     elif line["asr"]["wer"] > limits.max_wer:
@@ -226,9 +241,9 @@ def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thre
     video_s, audio_s = media.stream_durations(dubbed)
     original_s = media.probe(original).duration_s
     reference = video_s if video_s is not None else original_s
-    duration_ok = abs(reference - original_s) <= limits.max_duration_diff_s and abs((audio_s or 0.0) - reference) <= (
-        limits.max_duration_diff_s
-    )
+    video_ok = abs(reference - original_s) <= limits.max_duration_diff_s  # no video: nothing to differ
+    audio_ok = abs((audio_s or 0.0) - reference) <= limits.max_duration_diff_s
+    duration_ok = video_ok and audio_ok
     flags = []
     if abs(measured.integrated_lufs - target.integrated_lufs) > limits.loudness_tolerance_lu:
         flags.append("loudness")
@@ -244,6 +259,8 @@ def episode_report(original: Path, dubbed: Path, lines: list[dict], limits: Thre
             "video_s": _round(video_s, 3),
             "audio_s": _round(audio_s or 0.0, 3),
             "ok": bool(duration_ok),
+            "video_ok": bool(video_ok),
+            "audio_ok": bool(audio_ok),
         },
         "loudness": loud,
         "sync": {"before": _overall(lines, "before"), "after": _overall(lines, "after")},
