@@ -26,6 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from dubkit import media  # noqa: E402
+from dubkit.data import PIPELINES_DIR  # noqa: E402
 
 GRID = ("bbaf2n", "brbk7n", "lbax4n", "lbbc2a", "lrwp9a", "lwbsza", "pwij3p", "sbia1a", "sbwe5n", "swiz3n")
 
@@ -74,7 +75,7 @@ def _arguments() -> argparse.Namespace:
 
 def _library(media_root: Path, root: Path, episodes: int, full: bool) -> Path:
     root.mkdir(parents=True)
-    preset = (REPO / "pipelines" / "default.toml").read_text(encoding="utf-8")
+    preset = (PIPELINES_DIR / "default.toml").read_text(encoding="utf-8")
     if not full:
         preset = preset.replace("[lipsync]\n", "[lipsync]\nenabled = false\n")
         preset = preset.replace("[qa]\n", "[qa]\nenabled = false\n")

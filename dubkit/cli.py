@@ -277,7 +277,7 @@ def backends(as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @reported
 def voices(language: str | None, audition: Path | None, pipeline: str | None, as_json: bool) -> None:
-    """List the voice profiles (voices/*.toml); with --audition, speak a sample sentence with each."""
+    """List the voice profiles (dubkit/data/voices/*.toml); with --audition, speak a sample sentence with each."""
     from dubkit.casting import audition as auditions
     from dubkit.casting.voices import load_voices
     from dubkit.config import load_preset

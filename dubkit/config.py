@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dubkit.data import PIPELINES_DIR
 from dubkit.errors import ConfigError
 
-PIPELINES_DIR = Path(__file__).resolve().parent.parent / "pipelines"
 DEFAULT_PRESET = "default"
 
 
@@ -212,7 +212,7 @@ class Preset:
 
 
 def resolve(name_or_path: str | None) -> Path:
-    """A preset name (`default`, from pipelines/) or a path to a TOML file."""
+    """A preset name (`default`, from dubkit/data/pipelines/) or a path to a TOML file."""
     candidate = Path(name_or_path or DEFAULT_PRESET)
     path = candidate if candidate.suffix == ".toml" or candidate.exists() else PIPELINES_DIR / f"{candidate.name}.toml"
     if not path.is_file():

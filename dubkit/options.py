@@ -103,7 +103,7 @@ class _Option:
 _FILE = {"type": click.Path(path_type=Path)}
 _OPTIONS = (
     _Option(("--from", "source"), "Source language (default: detected).", "source"),
-    _Option(("--pipeline",), "Preset name in pipelines/ or a TOML path.", "pipeline"),
+    _Option(("--pipeline",), "Preset name (dubkit/data/pipelines/) or a TOML path.", "pipeline"),
     _Option(("--asr-model",), "Transcription model: a name (large-v3), a local path, embedded:base."),
     _Option(("--cast",), "SPEAKER=VOICE, repeatable.", attributes={"multiple": True}),
     _Option(

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dubkit.data import PIPELINES_DIR
 from tests.clitools import cache_is_whole
 
 pytestmark = pytest.mark.slow
@@ -42,7 +43,7 @@ def library(tmp_path_factory, shared_media) -> Path:
         shutil.copyfile(shared_media / "video" / "grid" / f"{clip}.mpg", root / f"{clip}.mpg")
     (root / "-rf").write_bytes(b"\x00" * 64)
     (root / "playlist.mp4").write_text("#EXTM3U\n#EXTINF:10.0,\nhttp://127.0.0.1:9/a.ts\n#EXT-X-ENDLIST\n")
-    preset = (Path(__file__).parents[1] / "pipelines" / "default.toml").read_text(encoding="utf-8")
+    preset = (PIPELINES_DIR / "default.toml").read_text(encoding="utf-8")
     preset = preset.replace("[lipsync]\n", "[lipsync]\nenabled = false\n").replace("[qa]\n", "[qa]\nenabled = false\n")
     (root / "light.toml").write_text(preset, encoding="utf-8")
     rows = [f"{clip}.mpg,{clip},grid,,light.toml" for clip in CLIPS]

@@ -1,4 +1,4 @@
-"""Speech synthesis backends (kokoro, piper, espeak) and the voice profiles in voices/."""
+"""Speech synthesis backends (kokoro, piper, espeak) and the voice profiles in dubkit/data/voices/."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ import pytest
 
 from dubkit.audio import read_wav, rms_db
 from dubkit.casting.voices import Voice
+from dubkit.data import VOICES_DIR
 from tests.media_fixtures import MEDIA
 
-ROOT = Path(__file__).resolve().parents[1]
-VOICES = ROOT / "voices"
+VOICES = VOICES_DIR
 FIELDS = {
     "name": str,
     "engine": str,

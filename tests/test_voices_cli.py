@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from dubkit.audio import read_wav, rms_db
+from dubkit.data import VOICES_DIR
 from tests.clitools import dubkit
 
-VOICES = Path(__file__).resolve().parents[1] / "voices"
+VOICES = VOICES_DIR
 
 
 def test_lists_every_profile_with_its_fields(tmp_path):

@@ -1,4 +1,4 @@
-"""Voice profiles (voices/*.toml) and the cast: which voice speaks for which speaker."""
+"""Voice profiles (dubkit/data/voices/*.toml) and the cast: which voice speaks for which speaker."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dubkit import languages
+from dubkit.data import VOICES_DIR
 from dubkit.errors import ConfigError
 
 
@@ -28,7 +29,6 @@ class Voice:
     description: str = ""
 
 
-VOICES_DIR = Path(__file__).resolve().parents[2] / "voices"
 ANY_LANGUAGE = "*"
 CLONE = "@speaker"  # model_voice of a profile that clones each line's own speaker (`dubkit.casting.references`)
 

@@ -1,6 +1,6 @@
 """What a deliverable says about itself: the AI-generated-content disclosure and the track names.
 
-Written into every MP4 and MKV the render stage delivers (see README, "Deliverables"):
+Written into every MP4 and MKV the render stage delivers (see docs/deliverables.md):
 - container: `AI_GENERATED` ("synthetic speech", plus "; lip-synced video" when mouths were re-animated),
   `comment` and `description` (one sentence saying so in words), `AI_TOOL` ("dubkit <version>");
 - dub audio (first, default): language (ISO 639-2), `title` and `handler_name` "<Language> (AI dub)",
