@@ -12,6 +12,7 @@ import pytest
 
 from dubkit.batch import catalog, ledger, report
 from dubkit.batch.items import Item, Settings, request
+from dubkit.data import PIPELINES_DIR
 from dubkit.errors import ConfigError
 from dubkit.fsutil import atomic_path, owner_tag, sweep_stale
 from dubkit.job import Artefact, Episode, Job, LineFit
@@ -122,7 +123,7 @@ def test_items_and_settings_cross_processes_as_json(tmp_path):
 
 
 def test_a_rows_own_columns_win_over_the_batch_episode_options(tmp_path):
-    preset = (Path(__file__).parents[1] / "pipelines" / "default.toml").read_text(encoding="utf-8")
+    preset = (PIPELINES_DIR / "default.toml").read_text(encoding="utf-8")
     for name in ("batch.toml", "row.toml"):
         (tmp_path / name).write_text(preset, encoding="utf-8")
     cast = {"S1": "es-female-1"}

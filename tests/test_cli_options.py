@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from dubkit import cli
 from dubkit.config import load_preset, with_asr_model, with_glossary, without_lipsync, without_qa
+from dubkit.data import PIPELINES_DIR
 from dubkit.job import Episode
 from dubkit.options import CLI_PARAMS
 
@@ -55,7 +56,7 @@ def series(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "ep1.mp4").write_bytes(b"not opened")
     (tmp_path / "catalog.csv").write_text("media,episode\nep1.mp4,ep1\n", encoding="utf-8")
-    shutil.copyfile(REPO / "pipelines" / "default.toml", tmp_path / "light.toml")
+    shutil.copyfile(PIPELINES_DIR / "default.toml", tmp_path / "light.toml")
     (tmp_path / "terms.toml").write_text("", encoding="utf-8")
     (tmp_path / "show.cast.toml").write_text("", encoding="utf-8")
     return tmp_path

@@ -1,4 +1,4 @@
-"""`dubkit voices`: the voice profiles (dubkit/data/voices/*.toml) and, to choose a cast by ear, a short sample of each."""
+"""`dubkit voices`: the voice profiles (dubkit/data/voices/*.toml) and, to choose a cast by ear, a sample of each."""
 
 from __future__ import annotations
 
