@@ -69,7 +69,7 @@ class Job:
     duration_s: float = 0.0
     glossary: GlossaryReport | None = None  # terms and violations, when the preset has a glossary
 
-    def with_artefact(self, stage: str, artefact: Artefact, **changes: object) -> Job:
+    def with_artefact(self, stage: str, artefact: Artefact, **changes: Any) -> Job:
         return dataclasses.replace(self, artefacts={**self.artefacts, stage: artefact}, **changes)
 
     def entry(self, stage: str) -> Path:

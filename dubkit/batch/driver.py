@@ -93,9 +93,10 @@ def _sweep(settings: Settings, catalog: Catalog) -> None:
 def _executor(name: str):  # noqa: ANN202 - a module with run(items, settings, tracker)
     if name == "ray":
         try:
-            from dubkit.batch.executors import ray as executor
+            from dubkit.batch.executors import ray
         except ImportError as exc:
             raise BackendUnavailable("ray", f"cannot import it ({exc})", "pip install 'dubkit[ray]'") from None
-    else:
-        from dubkit.batch.executors import local as executor
-    return executor
+        return ray
+    from dubkit.batch.executors import local
+
+    return local

@@ -12,6 +12,8 @@ gets the 16 mel frames that start at its time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import nn
@@ -23,7 +25,9 @@ MEL_WINDOW = 16
 SAMPLE_RATE = 16000
 
 # (in, out, kernel, stride, padding, residual) per convolution; a list per block.
-_FACE_ENCODER = [
+Stride = int | tuple[int, int]
+ConvSpec = tuple[int, int, int, Stride, int, bool]
+_FACE_ENCODER: Sequence[Sequence[ConvSpec]] = [
     [(6, 16, 7, 1, 3, False)],
     [(16, 32, 3, 2, 1, False), (32, 32, 3, 1, 1, True), (32, 32, 3, 1, 1, True)],
     [(32, 64, 3, 2, 1, False)] + [(64, 64, 3, 1, 1, True)] * 3,
@@ -32,7 +36,7 @@ _FACE_ENCODER = [
     [(256, 512, 3, 2, 1, False), (512, 512, 3, 1, 1, True)],
     [(512, 512, 3, 1, 0, False), (512, 512, 1, 1, 0, False)],
 ]
-_AUDIO_ENCODER = [
+_AUDIO_ENCODER: Sequence[ConvSpec] = [
     (1, 32, 3, 1, 1, False), (32, 32, 3, 1, 1, True), (32, 32, 3, 1, 1, True),
     (32, 64, 3, (3, 1), 1, False), (64, 64, 3, 1, 1, True), (64, 64, 3, 1, 1, True),
     (64, 128, 3, 3, 1, False), (128, 128, 3, 1, 1, True), (128, 128, 3, 1, 1, True),
@@ -54,7 +58,7 @@ _FACE_DECODER = [
 class Conv(nn.Module):
     """Convolution, batch norm, ReLU; the input added back when `residual`."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: object, padding: int, residual: bool) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, stride: Stride, padding: int, residual: bool) -> None:
         super().__init__()
         self.conv_block = nn.Sequential(nn.Conv2d(cin, cout, kernel, stride, padding), nn.BatchNorm2d(cout))
         self.act = nn.ReLU()

@@ -97,7 +97,7 @@ def stream_durations(path: Path) -> tuple[float | None, float | None]:
     info = probe(path)
     with open_input(info) as container:
         streams = (container.streams.video[:1] or [None])[0], (container.streams.audio[:1] or [None])[0]
-        spans = []
+        spans: list[float | None] = []
         for stream in streams:
             if stream is None:
                 spans.append(None)
@@ -173,8 +173,8 @@ def _describe(path: Path, container: InputContainer) -> MediaInfo:
             video_start_s=_start_s(video, container),
         )
     if audio is not None:
-        codec = audio.codec_context
-        info = replace(info, audio_codec=codec.name, sample_rate=codec.sample_rate, channels=codec.layout.nb_channels)
+        sound = audio.codec_context
+        info = replace(info, audio_codec=sound.name, sample_rate=sound.sample_rate, channels=sound.layout.nb_channels)
     return info
 
 

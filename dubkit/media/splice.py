@@ -352,7 +352,7 @@ def reencode(source: Path, edited: Iterable[tuple[Frame, np.ndarray]], out: Path
         stream = output.add_stream("libx264", rate=rate or Fraction(25))
         stream.width, stream.height, stream.pix_fmt = info.width, info.height, "yuv420p"
         stream.time_base = time_base
-        stream.options = {**X264, "profile": "high"} | ({"x264-params": colour} if colour else {})
+        stream.options = {**X264, "profile": "high", **({"x264-params": colour} if colour else {})}
         for frame, rgb in edited:
             picture = av.VideoFrame.from_ndarray(_composited(frame, rgb, 0), format="yuv420p")
             picture.pts, picture.time_base = round(frame.time_s / time_base), time_base

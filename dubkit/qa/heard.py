@@ -117,13 +117,14 @@ def refined(heard: dict[str, Heard], order: Sequence[str], audio: np.ndarray) ->
     out = dict(heard)
     spans = [heard[line] for line in order]
     for index, line in enumerate(order):
-        if spans[index].start_ms is None:
+        start, end = spans[index].start_ms, spans[index].end_ms
+        if start is None or end is None:
             continue
         before = max((h.end_ms for h in spans[:index] if h.end_ms is not None), default=0)
         after = min(
             (h.start_ms for h in spans[index + 1 :] if h.start_ms is not None), default=len(audio) * 1000 // RATE
         )
-        span = speech_span(audio, spans[index].start_ms, spans[index].end_ms, before, after)
+        span = speech_span(audio, start, end, before, after)
         out[line] = Heard(spans[index].text, *span)
     return out
 

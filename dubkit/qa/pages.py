@@ -22,8 +22,9 @@ STYLESHEET = "style.css"
 @cache
 def environment() -> jinja2.Environment:
     """The environment every page renders with: package templates, autoescape, undefined names an error."""
+    loader = jinja2.PackageLoader("dubkit.qa", TEMPLATES)
     env = jinja2.Environment(
-        loader=jinja2.PackageLoader("dubkit.qa", TEMPLATES),
+        loader=loader,
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -40,7 +41,7 @@ def environment() -> jinja2.Environment:
         href=relative_href,
         plural=plural,
     )
-    source, _, _ = env.loader.get_source(env, STYLESHEET)
+    source, _, _ = loader.get_source(env, STYLESHEET)
     env.globals["stylesheet"] = Markup(source)  # CSS, not HTML: inlined as it is
     return env
 

@@ -144,7 +144,9 @@ def line_report(
     segment: Segment, fit: LineFit | None, heard: Heard, syncs: tuple[dict | None, dict | None], script: Script
 ) -> dict:
     start, end = planned(segment, fit)
-    dubbed = None if heard.start_ms is None else {"start_ms": int(heard.start_ms), "end_ms": int(heard.end_ms)}
+    dubbed = None
+    if heard.start_ms is not None and heard.end_ms is not None:
+        dubbed = {"start_ms": int(heard.start_ms), "end_ms": int(heard.end_ms)}
     ratio = None if dubbed is None else (dubbed["end_ms"] - dubbed["start_ms"]) / max(end - start, 1)
     return {
         "id": segment.id,

@@ -27,6 +27,7 @@ import html
 import io
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from dubkit.errors import ConfigError
 from dubkit.fsutil import write_text_atomic
@@ -145,7 +146,7 @@ def _write_ass(script: Script) -> str:
     subs = pysubs2.SSAFile()
     subs.info["Title"] = f"{script.source_language} → {script.target_language}"
     for s in script.segments:
-        times = {"start": s.start_ms, "end": s.end_ms, "name": s.speaker, "effect": s.id}
+        times: dict[str, Any] = {"start": s.start_ms, "end": s.end_ms, "name": s.speaker, "effect": s.id}
         subs.append(pysubs2.SSAEvent(**times, text=_ass_text(s.text), type="Comment"))
         subs.append(pysubs2.SSAEvent(**times, text=_ass_text(s.translation)))
     return subs.to_string("ass")

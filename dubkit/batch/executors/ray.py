@@ -109,7 +109,7 @@ def _stage(name: str, work: list[tuple[Item, Job]], settings: Settings) -> list[
         return []
     gpus = 1 if name in GPU_STAGES and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     actors = [
-        StageWorker.options(num_cpus=1, num_gpus=gpus).remote(name, settings.to_dict())
+        StageWorker.options(num_cpus=1, num_gpus=gpus).remote(name, settings.to_dict())  # type: ignore[attr-defined]
         for _ in range(min(settings.workers, len(work)))
     ]
     pending = {
