@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from av.container import InputContainer
 
 log = logging.getLogger(__name__)
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 # PyAV/libavformat format name → the demuxer ffmpeg is told to use (nothing else is opened).
 _SAME_NAME = ("avi", "mpeg", "mpegts", "flac", "ogg", "wav", "mp3", "aac")

@@ -19,6 +19,7 @@ from pathlib import Path
 from dubkit.errors import MediaError
 from dubkit.media import _AUDIO_OUT, MediaInfo, _input, _resample, ffmpeg, open_input, probe
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
 _FLAGS = {"mp4": ("-movflags", "+faststart+use_metadata_tags"), "mkv": ()}

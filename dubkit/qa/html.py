@@ -24,6 +24,7 @@ from urllib.parse import quote
 
 from dubkit.fsutil import write_text_atomic
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 REPORT_NAME = "report.html"
 
 # Okabe-Ito colours minus vermillion (red is kept for flags), then greys.
