@@ -12,6 +12,7 @@ import numpy as np
 
 from dubkit.fsutil import atomic_path
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 LEVEL_ROWS = 1200  # 50 ms frames squared (as float64) at a time when measuring levels: one minute, not the file
 
 

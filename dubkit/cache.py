@@ -1,9 +1,18 @@
 """Content-addressed stage cache.
 
-key = sha256(canonical JSON {version, stage, backend fingerprint, options, inputs}).
+key = sha256(canonical JSON {version, stage, code, backend fingerprint, options, inputs}).
 An entry is a directory ``<root>/<stage>/<key[:2]>/<key>/`` holding the stage's files and ``meta.json``
-(the key's preimage plus the size of every file). Entries are built in ``<root>/tmp/<uuid>/`` and
-published with one ``os.replace``; a racing writer's copy is dropped; a corrupt entry is removed.
+(the key's preimage plus the size of every file). `Cache.entry(key, build)` is the one step every stage takes:
+an existing whole entry is reused; otherwise ``build(work)`` writes the entry's files into ``<root>/tmp/<uuid>/``,
+which is published with one ``os.replace``. A racing writer's copy is dropped; a corrupt entry is removed and
+rebuilt; a build that fails leaves nothing. `Cache.entries` does the same for many keys built by one producer.
+
+Code identity: every module whose code decides the bytes of a cache entry declares ``VERSION = <int>``, and each
+key names those modules (``code=``: module name → VERSION in the preimage). Bump a module's VERSION when a change
+to it changes the bytes it writes, or makes, for an entry: a key made with the old number then misses and the
+entry is rebuilt. A change that leaves every byte as it was (a refactor, a faster way to the same result) keeps
+the number. Backends identify their own code, model and library in ``fingerprint()``; options hold what a preset
+or a caller chooses, never a version string or a sentence about what changed.
 """
 
 from __future__ import annotations
@@ -15,15 +24,18 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
 from dubkit.fsutil import fsync_file, owner_tag, sweep_stale, write_text_atomic
 
 CACHE_VERSION = 1
 log = logging.getLogger(__name__)
+Build = Callable[[Path], object]  # writes an entry's files into the work directory it is given
+Item = TypeVar("Item", bound=Hashable)
 
 
 @dataclass(frozen=True)
@@ -47,17 +59,50 @@ class Cache:
         self.root = Path(root) if root else default_root()
 
     def key(
-        self, stage: str, fingerprint: Mapping[str, Any], options: Mapping[str, Any], inputs: Mapping[str, Any]
+        self,
+        stage: str,
+        fingerprint: Mapping[str, Any],
+        options: Mapping[str, Any],
+        inputs: Mapping[str, Any],
+        *,
+        code: Iterable[ModuleType],
     ) -> Key:
+        """The key of *stage*'s entry: *code* are the modules whose VERSION stands for the code that makes it."""
         preimage = {
             "version": CACHE_VERSION,
             "stage": stage,
+            "code": code_identity(code),
             "fingerprint": fingerprint,
             "options": options,
             "inputs": inputs,
         }
         digest = hashlib.sha256(canonical_json(preimage).encode()).hexdigest()
         return Key(stage, digest, json.loads(canonical_json(preimage)))
+
+    def entry(self, key: Key, build: Build) -> tuple[Path, bool]:
+        """The entry of *key* and whether it was there already; a missing one is built by *build* and published."""
+        found = self.lookup(key)
+        if found is not None:
+            return found, True
+        with self.publish(key) as work:
+            build(work)
+        return self.path(key), False
+
+    def entries(
+        self, keys: Mapping[Item, Key], build: Callable[[list[Item]], Iterable[Build]]
+    ) -> dict[Item, tuple[Path, bool]]:
+        """`entry` for many keys made by one producer (a decoder shared by the video spans it re-renders).
+
+        ``build(missing)`` gets the items whose entry is missing, in order, and yields one `Build` per item, in
+        the same order; each is taken and run only once its work directory is open, and published on its own."""
+        missing = [item for item, key in keys.items() if self.lookup(key) is None]
+        if missing:
+            builds = iter(build(missing))
+            for item in missing:
+                with self.publish(keys[item]) as work:
+                    next(builds)(work)
+        built = set(missing)
+        return {item: (self.path(key), item not in built) for item, key in keys.items()}
 
     def path(self, key: Key) -> Path:
         return self.root / key.stage / key.digest[:2] / key.digest
@@ -128,6 +173,17 @@ class Cache:
         with contextlib.suppress(OSError):
             os.replace(entry, trash)
         shutil.rmtree(trash, ignore_errors=True)
+
+
+def code_identity(modules: Iterable[ModuleType]) -> dict[str, int]:
+    """Module name → VERSION, for a key's preimage; a module without an int VERSION cannot stand for code."""
+    identity = {}
+    for module in modules:
+        version = getattr(module, "VERSION", None)
+        if type(version) is not int:
+            raise TypeError(f"{module.__name__} declares no int VERSION: it cannot enter a cache key")
+        identity[module.__name__] = version
+    return identity
 
 
 def sha256_file(path: Path) -> str:

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from dubkit.config import FitConfig
 from dubkit.script import Segment
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+
 
 @dataclass(frozen=True)
 class Slot:

@@ -26,6 +26,7 @@ from typing import Any
 from dubkit.errors import ConfigError
 from dubkit.script import Segment
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 PLACEHOLDER = "XQZ{}"
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])XQZ ?(\d+)(?![0-9])", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?…]\s+)[\"'“«¿¡(\[]*$")

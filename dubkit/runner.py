@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dubkit import languages
-from dubkit.cache import Cache, Key
+from dubkit.cache import Cache, Key, sha256_file
 from dubkit.casting import cast
 from dubkit.config import Preset, load_preset
 from dubkit.errors import ConfigError, DubkitError, describe
@@ -173,21 +173,16 @@ class WouldCompute(Exception):
 
 
 class Lookahead(Cache):
-    """A cache that answers lookups and refuses to compute: stages replayed on it stop at their first miss."""
+    """A cache that answers lookups and refuses to build: stages replayed on it stop at their first miss.
 
-    def lookup(self, key: Key) -> Path | None:
-        entry = super().lookup(key)
-        if entry is None:
-            raise WouldCompute(key.stage)
-        return entry
+    Every stage reaches the cache through `Cache.entry` / `Cache.entries`, whose builds run only inside
+    `publish`: refusing there stops a stage before it computes or writes anything."""
 
     def publish(self, key: Key) -> Any:
         raise WouldCompute(key.stage)
 
     def file_digest(self, path: Path) -> str:
         """Hashed afresh, not memoized: a look-ahead writes nothing."""
-        from dubkit.cache import sha256_file
-
         return sha256_file(path)
 
 

@@ -22,6 +22,7 @@ from dubkit.script import Segment
 
 log = logging.getLogger(__name__)
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 TARGET_MS = 9_000  # XTTS conditions on 6 s windows; a little more gives the speaker embedding a steadier mean
 MIN_MS = 1_500  # shorter lines carry too little of the voice
 MARGIN_MS = 250  # another speaker this close to a line's edge makes it unclean

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 MIN_EMBED_MS = 1000  # a line shorter than this carries too little voice: it takes its nearest neighbour's speaker
 MALE_BELOW_HZ = 160.0  # median F0 under this: likely a male voice (adult male ~85-155 Hz, female ~165-255 Hz)
 F0_RANGE_HZ = (60.0, 400.0)

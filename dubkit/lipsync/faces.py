@@ -21,6 +21,7 @@ from dubkit.errors import BackendUnavailable
 
 log = logging.getLogger(__name__)
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 INSTALL = "pip install 'dubkit[lipsync]'"
 UPPER_LIP, LOWER_LIP, FOREHEAD, CHIN = 13, 14, 10, 152
 ANALYSIS_HEIGHT = 480  # frames are scaled down to this before the mesh: faces stay large enough, decoding cheap

@@ -19,6 +19,7 @@ import numpy as np
 
 from dubkit.lipsync.faces import MouthTrack
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 BAND_HZ = (500.0, 2000.0)
 WINDOW_MS = 40.0
 MAX_LAG_MS = 400.0

@@ -23,6 +23,7 @@ from dubkit.lipsync.faces import ANALYSIS_HEIGHT, Face, FaceFinder, MouthTrack, 
 
 log = logging.getLogger(__name__)
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 CUT_DISTANCE = 0.3
 MIN_IOU = 0.3
 MAX_FACES = 4

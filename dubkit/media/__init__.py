@@ -16,6 +16,10 @@ from dubkit.media.muxing import concat, mux, still_video
 from dubkit.media.probing import CONTAINERS, IMAGES, MediaInfo, open_input, origin_s, probe, stream_durations
 from dubkit.media.video import Frame, video_frames, video_span, write_video
 
+# The code identity of the facade's modules (probing, video, audio, loudness, muxing) in cache keys: bump when a
+# change there changes the bytes of a cache entry (see dubkit.cache).
+VERSION = 1
+
 __all__ = [
     "CONTAINERS",
     "IMAGES",

@@ -22,6 +22,7 @@ from dubkit.media.audio import resample_filter
 from dubkit.media.muxing import AAC_OUT
 from dubkit.media.probing import MediaInfo, open_input, probe, probed_input
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
 _FLAGS = {"mp4": ("-movflags", "+faststart+use_metadata_tags"), "mkv": ()}

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 IDR, SEI, SPS, PPS, AUD = 5, 6, 7, 8, 9
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 _START = re.compile(b"\x00\x00\x00\x01|\x00\x00\x01")
 
 

@@ -33,10 +33,10 @@ from dubkit.media.video import Frame
 log = logging.getLogger(__name__)
 
 X264 = {"preset": "veryfast", "tune": "psnr", "crf": "8"}
-# What the re-encoded pictures carry besides X264: the source's colour signalling (primaries, transfer, matrix,
-# range), so a player converts them to RGB exactly as it converts the source's (a BT.709 source re-encoded
-# untagged read 43 dB from itself through swscale, 51 dB plane for plane). In the cache keys of re-encoded video.
-ENCODING = {**X264, "colour": "source"}
+# Besides X264, the re-encoded pictures carry the source's colour signalling (primaries, transfer, matrix, range),
+# so a player converts them to RGB exactly as it converts the source's (a BT.709 source re-encoded untagged read
+# 43 dB from itself through swscale, 51 dB plane for plane).
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 # FFmpeg's AVColor* enum values → x264's names (unspecified values are left out: x264 then writes none).
 PRIMARIES = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "film", 9: "bt2020"}
 TRANSFERS = {1: "bt709", 4: "bt470m", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m", 8: "linear", 13: "iec61966-2-1"}

@@ -20,6 +20,7 @@ from dubkit.job import LineFit
 from dubkit.lipsync import sync
 from dubkit.script import Script, Segment, Word
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 RATE = 16000
 SLOT_SLACK_S = (0.5, 1.5)  # a dubbed line may start this early and end this late without cost
 NEAR_COST = 0.15  # per second a word lies outside its line's planned span

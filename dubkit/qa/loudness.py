@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage, signal
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 SILENCE_LUFS = -70.0  # integrated loudness reported when nothing passes the absolute gate (ffmpeg's value)
 TRUE_PEAK_FLOOR_DBTP = -144.0  # true peaks below this (about the 24-bit noise floor), and silence, read as this
 ABSOLUTE_GATE_LUFS = -70.0

@@ -9,6 +9,7 @@ import numpy as np
 from dubkit import media
 from dubkit.lipsync import sync, tracks
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 RATE = 16000
 WAVEFORM_BINS = 1200
 MOUTH_POINTS = 3000

@@ -34,6 +34,7 @@ from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
 from dubkit.subtitles import layout
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 SCHEMA = "dubkit-qa-report/3"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off

@@ -14,6 +14,8 @@ from dubkit.qa import html, report, samples
 from dubkit.script import Script
 from dubkit.subtitles import layout
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+
 
 def review(
     original: Path,

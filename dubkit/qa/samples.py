@@ -12,6 +12,7 @@ import numpy as np
 
 from dubkit import audio, languages, media
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 HEIGHT = 360  # each side scaled to this height
 CAPTION = 84  # pixels of text band under each side
 GAP = 8

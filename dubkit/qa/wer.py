@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 # Scripts written without spaces: scored per character (so "WER" there is a character error rate).
 CHARACTER_LANGUAGES = frozenset({"zh", "ja", "th", "lo", "km", "my", "yue", "bo"})
 _QUOTES = str.maketrans(

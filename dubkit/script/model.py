@@ -11,7 +11,8 @@ from pathlib import Path
 from dubkit.errors import ConfigError
 from dubkit.fsutil import write_text_atomic
 
-SCRIPT_VERSION = 1
+SCRIPT_VERSION = 1  # of the file format, written into every script
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from dubkit.script import Segment, Word
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 SENTENCE_END = ".?!…。？！"
 CLAUSE_END = ",;:，、；："
 CLOSERS = "\"'”’»)]}）」』】"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from pathlib import Path
 
 from dubkit import media
 from dubkit.errors import MediaError
@@ -11,6 +13,7 @@ from dubkit.job import Artefact, Job
 from dubkit.stages.base import Context
 
 NAME = "ingest"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 SPEECH_RATE = 16000
 ORIGINAL_RATE = 48000
 
@@ -21,21 +24,21 @@ def run(job: Job, ctx: Context) -> Job:
         raise MediaError(source, "no such file")
     key = ctx.cache.key(
         NAME,
-        {"stage": 1},
+        {},
         {"speech_rate": SPEECH_RATE, "original_rate": ORIGINAL_RATE},
         {"media": ctx.cache.file_digest(source)},
+        code=(sys.modules[__name__], media),
     )
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
-        with ctx.cache.publish(key) as work:
-            info = media.probe(source)
-            if not info.has_audio:
-                raise MediaError(source, "no audio stream")
-            media.extract_audio(source, work / "speech.wav", rate=SPEECH_RATE, channels=1)
-            media.extract_audio(source, work / "original.wav", rate=ORIGINAL_RATE, channels=min(info.channels or 1, 2))
-            (work / "info.json").write_text(json.dumps(dataclasses.asdict(info), default=str, indent=2))
-        entry = ctx.cache.path(key)
+
+    def build(work: Path) -> None:
+        info = media.probe(source)
+        if not info.has_audio:
+            raise MediaError(source, "no audio stream")
+        media.extract_audio(source, work / "speech.wav", rate=SPEECH_RATE, channels=1)
+        media.extract_audio(source, work / "original.wav", rate=ORIGINAL_RATE, channels=min(info.channels or 1, 2))
+        (work / "info.json").write_text(json.dumps(dataclasses.asdict(info), default=str, indent=2))
+
+    entry, cached = ctx.cache.entry(key, build)
     info_data = json.loads((entry / "info.json").read_text())
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), duration_s=float(info_data["duration_s"]))
 

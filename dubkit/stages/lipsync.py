@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
@@ -26,16 +27,18 @@ from typing import Protocol
 import numpy as np
 
 from dubkit import audio, media
-from dubkit.cache import Key
+from dubkit.cache import Build, Key
 from dubkit.job import Artefact, Job, LineFit
-from dubkit.lipsync import tracks
-from dubkit.media import splice
+from dubkit.lipsync import faces, sync, tracks
+from dubkit.media import h264, splice
 from dubkit.script import Segment
 from dubkit.stages.base import Context
 
 log = logging.getLogger(__name__)
 
 NAME = "lipsync"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+ANALYSIS_CODE = (tracks, faces, sync, media)  # the modules that find a source's shots, face tracks and speakers
 RATE = 16000
 LEAD_S = 0.2  # a line's window opens this much before it: the lips part before the sound, and the actor's own
 # mouth, still moving from before, fades into the re-animated one (`tracks.eases`) before the line's first syllable
@@ -93,23 +96,24 @@ def _spliced(
     dub = _dub(job)
     identity = {"fingerprint": backend.fingerprint(), "engine": engine, "ingest": job.key("ingest")}
     keys = {span: _span_key(ctx, identity, span, analysis.times_s, windows, dub) for span in spans}
-    missing = [span for span in spans if ctx.cache.lookup(keys[span]) is None]
-    if missing:
-        synced = partial(backend.sync, job.episode.media, audio=dub, rate=RATE, analysis=analysis, windows=windows)
-        edited = _paired(splice.decode(missing, source), synced)
-        for span in missing:
-            with ctx.cache.publish(keys[span]) as work:
-                splice.encode(islice(edited, span.end - span.start), span, source, work)
+    synced = partial(backend.sync, job.episode.media, audio=dub, rate=RATE, analysis=analysis, windows=windows)
+    rendered = ctx.cache.entries(keys, lambda missing: _span_builds(missing, source, synced))
+    made = sum(not cached for _, cached in rendered.values())
     inputs = {"ingest": job.key("ingest"), "spans": [keys[span].digest for span in spans]}
-    key = ctx.cache.key(NAME, {"media": splice.__name__}, engine, inputs)
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None and not missing
-    if entry is None:
-        with ctx.cache.publish(key) as work:
-            splice.splice(source, {span: ctx.cache.path(keys[span]) for span in spans}, work / "video.mp4")
-        entry = ctx.cache.path(key)
-    counts = {"spans": len(spans), "spans_rendered": len(missing)}
-    return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
+    key = ctx.cache.key(NAME, {}, engine, inputs, code=(sys.modules[__name__], splice, h264))
+    encoded = {span: path for span, (path, _) in rendered.items()}
+    entry, cached = ctx.cache.entry(key, lambda work: splice.splice(source, encoded, work / "video.mp4"))
+    counts = {"spans": len(spans), "spans_rendered": made}
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached and not made, counts))
+
+
+def _span_builds(
+    missing: list[splice.Span], source: splice.Layout, synced: Callable[[Iterator[media.Frame]], Iterator[np.ndarray]]
+) -> Iterator[Build]:
+    """One build per missing span, in order: the spans are decoded in one pass and each is re-encoded on its own."""
+    edited = _paired(splice.decode(missing, source), synced)
+    for span in missing:
+        yield partial(splice.encode, islice(edited, span.end - span.start), span, source)
 
 
 def _paired(
@@ -142,8 +146,9 @@ def _span_key(
     return ctx.cache.key(
         "lipsync-span",
         identity["fingerprint"],
-        identity["engine"] | {"x264": splice.ENCODING, "av": _av_version()},
+        identity["engine"] | {"av": _av_version()},
         {"ingest": identity["ingest"], "span": [span.start, span.end], "windows": shown, "audio": heard.hexdigest()},
+        code=(sys.modules[__name__], splice, h264, *ANALYSIS_CODE),
     )
 
 
@@ -158,22 +163,22 @@ def _reencoded(job: Job, ctx: Context, backend: LipSyncer, engine: dict, windows
     key = ctx.cache.key(
         NAME,
         backend.fingerprint(),
-        engine | {"x264": splice.ENCODING},
+        engine,
         {"ingest": job.key("ingest"), "dialogue": job.key("synthesize"), "windows": _jsonable(windows)},
+        code=(sys.modules[__name__], splice, *ANALYSIS_CODE),
     )
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
+
+    def build(work: Path) -> None:
         video, info = job.episode.media, media.probe(job.episode.media)
         synced = partial(
             backend.sync, video, audio=_dub(job), rate=RATE, analysis=source_faces(job, ctx), windows=windows
         )
-        with ctx.cache.publish(key) as work:
-            if info.rotation or info.width % 2 or info.height % 2:  # upright RGB pictures, as the engine saw them
-                media.write_video(synced(media.video_frames(video)), work / "video.mp4", info.fps)
-            else:  # composited into the decoded planes: unchanged pixels are the input re-encoded once
-                splice.reencode(video, _paired(media.video_frames(video, planes=True), synced), work / "video.mp4")
-        entry = ctx.cache.path(key)
+        if info.rotation or info.width % 2 or info.height % 2:  # upright RGB pictures, as the engine saw them
+            media.write_video(synced(media.video_frames(video)), work / "video.mp4", info.fps)
+        else:  # composited into the decoded planes: unchanged pixels are the input re-encoded once
+            splice.reencode(video, _paired(media.video_frames(video, planes=True), synced), work / "video.mp4")
+
+    entry, cached = ctx.cache.entry(key, build)
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached))
 
 
@@ -202,39 +207,37 @@ def speaking_windows(
 def _windows(job: Job, ctx: Context) -> dict[int, list[tuple[float, float]]]:
     """Who speaks when, cached per source and line spans (a re-run reads a few bytes, not the analysis)."""
     assert job.script is not None
-    spans = [(s.id, s.start_ms, s.end_ms) for s in job.script.segments]
+    segments = job.script.segments
+    spans = [(s.id, s.start_ms, s.end_ms) for s in segments]
     key = ctx.cache.key(
         "speakers",
-        {"analysis": tracks.__name__},
+        {},
         {"lead_s": LEAD_S, "tail_s": TAIL_S},
         {"ingest": job.key("ingest"), "lines": spans, "dubbed": [(x.id, x.start_ms, x.end_ms) for x in job.lines]},
+        code=(sys.modules[__name__], audio, *ANALYSIS_CODE),
     )
-    entry = ctx.cache.lookup(key)
-    if entry is None:
+
+    def build(work: Path) -> None:
         speech, rate = audio.read_wav(job.entry("ingest") / "speech.wav")
-        found = speaking_windows(source_faces(job, ctx), job.script.segments, job.lines, audio.to_mono(speech), rate)
-        with ctx.cache.publish(key) as work:
-            (work / "windows.json").write_text(_jsonable(found))
-        entry = ctx.cache.path(key)
+        found = speaking_windows(source_faces(job, ctx), segments, job.lines, audio.to_mono(speech), rate)
+        (work / "windows.json").write_text(_jsonable(found))
+
+    entry, _ = ctx.cache.entry(key, build)
     saved = json.loads((entry / "windows.json").read_text())  # rounded to the ms, hit or miss alike
     return {int(track): [(start, end) for start, end in spans] for track, spans in saved.items()}
 
 
 def source_faces(job: Job, ctx: Context) -> tracks.Analysis:
     """Shots and face tracks of the source, cached per source (the QA stage reads them too)."""
-    key = ctx.cache.key(
-        "faces",
-        {"analysis": tracks.__name__},
-        {"max_faces": tracks.MAX_FACES, "times": "from the container's start"},
-        {"ingest": job.key("ingest")},
-    )
-    entry = ctx.cache.lookup(key)
-    if entry is None:
-        found = tracks.analyse(job.episode.media)
-        with ctx.cache.publish(key) as work:
-            (work / "analysis.json").write_text(found.to_json())
-        return found
-    return tracks.Analysis.from_json((entry / "analysis.json").read_text())
+    key = ctx.cache.key("faces", {}, {"max_faces": tracks.MAX_FACES}, {"ingest": job.key("ingest")}, code=ANALYSIS_CODE)
+    made: list[tracks.Analysis] = []  # the analysis as found, where this call finds it
+
+    def build(work: Path) -> None:
+        made.append(tracks.analyse(job.episode.media))
+        (work / "analysis.json").write_text(made[0].to_json())
+
+    entry, cached = ctx.cache.entry(key, build)
+    return tracks.Analysis.from_json((entry / "analysis.json").read_text()) if cached else made[0]
 
 
 def _jsonable(windows: dict[int, list[tuple[float, float]]]) -> str:

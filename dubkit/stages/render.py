@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Iterator
 from itertools import zip_longest
 from pathlib import Path
@@ -25,9 +26,10 @@ from dubkit.media import delivery as deliverables
 from dubkit.media import labels
 from dubkit.stages import ingest, synthesize
 from dubkit.stages.base import Context
-from dubkit.subtitles import condense, layout
+from dubkit.subtitles import condense, layout, linebreak, spotting
 
 NAME = "render"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 MAX_GAIN_DB = 24.0
 # The dub sits at least this far above the bed's own level: where the separator leaves the original voice in the bed
 # (and so estimates the speech too quiet), matching that estimate would bury the dub under the original speech.
@@ -66,7 +68,7 @@ def run(job: Job, ctx: Context) -> Job:
     }
     key = ctx.cache.key(
         NAME,
-        {"media": media.__name__},
+        {},
         options,
         {
             "ingest": job.key("ingest"),
@@ -75,32 +77,31 @@ def run(job: Job, ctx: Context) -> Job:
             "picture": job.key("lipsync") if "lipsync" in job.artefacts else "original",
             "subtitles": [(s.id, s.start_ms, s.end_ms, s.shown) for s in job.script.segments],
         },
+        code=(sys.modules[__name__], audio, media, deliverables, layout, condense, linebreak, spotting),
     )
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
-        with ctx.cache.publish(key) as work:
-            end_ms = round(job.duration_s * 1000) if job.duration_s else None
-            cues = layout.write(job.script, job.lines, work / "dub.srt", rules, fps, end_ms)
-            (work / "subtitles.json").write_text(json.dumps(cues.to_dict(), ensure_ascii=False, indent=2))
-            gain = _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
-            picture = job.entry("lipsync") / "video.mp4" if "lipsync" in job.artefacts else job.episode.media
-            delivery = _delivery(job, picture, work, tags, options)
-            _deliver_on_target(delivery, work, config)
-            if config.stems:
-                _write_stems(bed, job.entry("synthesize") / "dialogue.wav", gain, work, job.duration_s)
-            (work / "mix.wav").unlink()
-            (work / "dub.wav").unlink()
-        entry = ctx.cache.path(key)
+
+    def build(work: Path) -> None:
+        assert job.script is not None
+        end_ms = round(job.duration_s * 1000) if job.duration_s else None
+        cues = layout.write(job.script, job.lines, work / "dub.srt", rules, fps, end_ms)
+        (work / "subtitles.json").write_text(json.dumps(cues.to_dict(), ensure_ascii=False, indent=2))
+        gain = _mix(bed, job.entry("synthesize") / "dialogue.wav", work / "mix.wav")
+        picture = job.entry("lipsync") / "video.mp4" if "lipsync" in job.artefacts else job.episode.media
+        _deliver_on_target(_delivery(job, picture, work, tags, options), work, config)
+        if config.stems:
+            _write_stems(bed, job.entry("synthesize") / "dialogue.wav", gain, work, job.duration_s)
+        (work / "mix.wav").unlink()
+        (work / "dub.wav").unlink()
+
+    entry, cached = ctx.cache.entry(key, build)
     counts = layout.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
 
 
 def _subtitle_options(rules: SubtitleConfig, fps: float, language: str) -> dict:
-    """What the subtitles depend on besides the script: the timed-text rules, the frame rate, the layout's version,
-    and the condensation's rules for *language* and version."""
-    condensing = {"version": condense.VERSION, **dataclasses.asdict(condense.rules_for(language))}
-    return {**dataclasses.asdict(rules), "fps": fps, "layout": layout.LAYOUT, "condense": condensing}
+    """What the subtitles depend on besides the script and the code: the timed-text rules, the frame rate, and the
+    condensation's rules for *language*."""
+    return {**dataclasses.asdict(rules), "fps": fps, "condense": dataclasses.asdict(condense.rules_for(language))}
 
 
 def _bed(job: Job, ctx: Context) -> Path:
@@ -112,16 +113,15 @@ def _bed(job: Job, ctx: Context) -> Path:
         separator.fingerprint(),
         {"separator": config.separator, **config.options},
         {"original": job.key("ingest")},
+        code=(sys.modules[__name__], audio),
     )
-    entry = ctx.cache.lookup(key)
-    if entry is None:
-        with ctx.cache.publish(key) as work:
-            separator.separate(job.entry("ingest") / "original.wav", work / "speech.wav", work / "bed.wav")
-            (work / "speech_level.json").write_text(
-                json.dumps({"active_rms_db": _wav_active_rms_db(work / "speech.wav")})
-            )
-            (work / "speech.wav").unlink()
-        entry = ctx.cache.path(key)
+
+    def build(work: Path) -> None:
+        separator.separate(job.entry("ingest") / "original.wav", work / "speech.wav", work / "bed.wav")
+        (work / "speech_level.json").write_text(json.dumps({"active_rms_db": _wav_active_rms_db(work / "speech.wav")}))
+        (work / "speech.wav").unlink()
+
+    entry, _ = ctx.cache.entry(key, build)
     return entry / "bed.wav"
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +22,7 @@ from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
 NAME = "synthesize"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 DIALOGUE_RATE = 48000
 # Every line is placed on the dialogue track at this active speech level (`audio.active_rms_db`), so the track's level
 # is known without measuring it: render's dialogue gain then depends on no other line, and an edited line changes the
@@ -49,24 +52,35 @@ def run(job: Job, ctx: Context) -> Job:
         _fingerprints(cast.values(), ctx),
         _options(cast, ctx),
         {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms},
+        code=(sys.modules[__name__], fit, audio),
     )
-    entry = ctx.cache.lookup(key)
-    if entry is not None:
-        lines = tuple(dataclasses.replace(line, synthesized=False) for line in _load_lines(entry))
-        return job.with_artefact(NAME, Artefact(key.digest, entry, True), lines=lines, script=script)
-    slots = fit.slots(script.segments, duration_ms, ctx.preset.synthesize.fit)
+
+    def build(work: Path) -> None:
+        fitted = _fit_lines(script.segments, duration_ms, cast, ctx)
+        _assemble(fitted, duration_ms, work / "dialogue.wav")
+        lines = [dataclasses.asdict(line) for line, _ in fitted]
+        (work / "lines.json").write_text(json.dumps(lines, indent=2))
+
+    entry, cached = ctx.cache.entry(key, build)
+    lines = _load_lines(entry)
+    if cached:
+        lines = tuple(dataclasses.replace(line, synthesized=False) for line in lines)
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached), lines=lines, script=script)
+
+
+def _fit_lines(
+    segments: tuple[Segment, ...], duration_ms: int, cast: dict[str, Voice], ctx: Context
+) -> list[tuple[LineFit, Path]]:
+    """Every line's take fitted to its slot, in order (each may start early only as far as the one before allows)."""
+    slots = fit.slots(segments, duration_ms, ctx.preset.synthesize.fit)
     fitted: list[tuple[LineFit, Path]] = []
-    for index, (segment, slot) in enumerate(zip(script.segments, slots, strict=True)):
+    for index, (segment, slot) in enumerate(zip(segments, slots, strict=True)):
         ctx.progress(NAME, index, len(slots))
         previous_end = fitted[-1][0].end_ms if fitted else None
         earliest = fit.earliest_start(segment, previous_end, ctx.preset.synthesize.fit)
         fitted.append(_fit_line(segment, slot, earliest, duration_ms, cast[segment.id], ctx))
     ctx.progress(NAME, len(slots), len(slots))
-    with ctx.cache.publish(key) as work:
-        _assemble(fitted, duration_ms, work / "dialogue.wav")
-        lines = tuple(line for line, _ in fitted)
-        (work / "lines.json").write_text(json.dumps([dataclasses.asdict(x) for x in lines], indent=2))
-    return job.with_artefact(NAME, Artefact(key.digest, ctx.cache.path(key), False), lines=lines, script=script)
+    return fitted
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
@@ -111,9 +125,10 @@ def _reference_wav(reference: references.Reference, job: Job, ctx: Context) -> P
     """The speaker's reference lines cut from the original soundtrack, cached per source and spans."""
     key = ctx.cache.key(
         "reference",
-        {"cutter": references.__name__},
+        {},
         {"gap_ms": references.GAP_MS},
         {"original": job.key("ingest"), "spans": reference.spans_ms},
+        code=(references, audio),
     )
     original = job.entry("ingest") / "original.wav"
     return _cached_file(ctx, key, lambda out: references.extract(original, reference, out))[0]
@@ -177,24 +192,21 @@ def _fit_line(
 def _take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
     """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now)."""
     engine = _engine(voice, ctx)
-    key = ctx.cache.key(
-        "tts", engine.fingerprint(), {"voice": dataclasses.asdict(voice), "speed": speed}, {"text": text}
-    )
+    options = {"voice": dataclasses.asdict(voice), "speed": speed}
+    # No module of dubkit's shapes a take: the engine's fingerprint stands for the code that makes it.
+    key = ctx.cache.key("tts", engine.fingerprint(), options, {"text": text}, code=())
     return _cached_file(ctx, key, lambda out: engine.synthesize(text, voice, out, speed=speed))
 
 
 def _stretched(take: Path, factor: float, ctx: Context) -> Path:
-    key = ctx.cache.key("stretch", {"media": media.__name__}, {"factor": factor}, {"take": take.parent.name})
+    key = ctx.cache.key("stretch", {}, {"factor": factor}, {"take": take.parent.name}, code=(media,))
     return _cached_file(ctx, key, lambda out: media.time_stretch(take, out, factor))[0]
 
 
-def _cached_file(ctx: Context, key: Key, make: Any) -> tuple[Path, bool]:
-    entry = ctx.cache.lookup(key)
-    if entry is not None:
-        return entry / "audio.wav", False
-    with ctx.cache.publish(key) as work:
-        make(work / "audio.wav")
-    return ctx.cache.path(key) / "audio.wav", True
+def _cached_file(ctx: Context, key: Key, make: Callable[[Path], object]) -> tuple[Path, bool]:
+    """The entry's `audio.wav`, made by *make* where missing, and whether it was made now."""
+    entry, cached = ctx.cache.entry(key, lambda work: make(work / "audio.wav"))
+    return entry / "audio.wav", not cached
 
 
 def _ms(wav: Path) -> float:

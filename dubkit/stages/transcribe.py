@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
@@ -23,14 +24,14 @@ from dubkit.casting import cast, speakers
 from dubkit.casting.speakers import Voiceprint
 from dubkit.errors import StageFailed
 from dubkit.job import Artefact, Job
-from dubkit.script import Segment, Transcript, Word
-from dubkit.script.sentences import merge_sentences
+from dubkit.script import Segment, Transcript, Word, sentences
 from dubkit.stages import ingest
 from dubkit.stages.base import Context
 
 log = logging.getLogger(__name__)
 
 NAME = "transcribe"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 
 class Transcriber(Protocol):
@@ -66,17 +67,22 @@ def run(job: Job, ctx: Context) -> Job:
         "sentence_max_ms": config.sentence_max_ms,
         "pause_ms": config.pause_ms,
     }
-    key = ctx.cache.key(NAME, backend.fingerprint(), options, {"speech": job.key("ingest")})
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
+    key = ctx.cache.key(
+        NAME,
+        backend.fingerprint(),
+        options,
+        {"speech": job.key("ingest")},
+        code=(sys.modules[__name__], sentences),
+    )
+
+    def build(work: Path) -> None:
         transcript = backend.transcribe(job.entry("ingest") / "speech.wav", forced)
         if not transcript.segments:
             raise StageFailed(f"{job.episode.media}: no speech found")
-        lines = merge_sentences(transcript.segments, max_ms=config.sentence_max_ms, pause_ms=config.pause_ms)
-        with ctx.cache.publish(key) as work:
-            save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
-        entry = ctx.cache.path(key)
+        lines = sentences.merge_sentences(transcript.segments, max_ms=config.sentence_max_ms, pause_ms=config.pause_ms)
+        save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
+
+    entry, cached = ctx.cache.entry(key, build)
     artefact = Artefact(key.digest, entry, cached)
     if config.diarize:
         artefact = _diarized(job, ctx, artefact)
@@ -90,17 +96,22 @@ def _diarized(job: Job, ctx: Context, asr: Artefact) -> Artefact:
     config = ctx.preset.transcribe
     encoder: SpeakerEncoder = ctx.backends.get("speaker", config.diarize_backend)
     options = {"threshold": config.speaker_threshold, "min_ms": speakers.MIN_EMBED_MS, "f0_seconds": F0_SECONDS}
-    key = ctx.cache.key("diarize", encoder.fingerprint(), options, {"transcript": asr.key})
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
+    key = ctx.cache.key(
+        "diarize",
+        encoder.fingerprint(),
+        options,
+        {"transcript": asr.key},
+        code=(sys.modules[__name__], speakers, audio),
+    )
+
+    def build(work: Path) -> None:
         transcript = load(asr.path / "transcript.json")
         speech = job.entry("ingest") / "speech.wav"
         lines, prints = diarize(transcript.segments, speech, encoder, config.speaker_threshold)
-        with ctx.cache.publish(key) as work:
-            save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
-            save_speakers(work / "speakers.json", prints, encoder.fingerprint()["weights"])
-        entry = ctx.cache.path(key)
+        save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
+        save_speakers(work / "speakers.json", prints, encoder.fingerprint()["weights"])
+
+    entry, cached = ctx.cache.entry(key, build)
     count = len(load_speakers(entry / "speakers.json")[0])
     return Artefact(key.digest, entry, cached and asr.cached, {"speakers": count})
 
@@ -155,15 +166,17 @@ def _cast_speakers(path: Path, ctx: Context, diarized: Artefact) -> Artefact:
             cast.save(series.with_prints(added, encoder))
     if all(old == new for old, new in mapping.items()):
         return diarized
-    key = ctx.cache.key("speakers", {"relabel": 1}, {"mapping": mapping}, {"diarized": diarized.key})
-    entry = ctx.cache.lookup(key)
-    if entry is None:
+    key = ctx.cache.key(
+        "speakers", {}, {"mapping": mapping}, {"diarized": diarized.key}, code=(sys.modules[__name__], speakers)
+    )
+
+    def build(work: Path) -> None:
         transcript = load(diarized.path / "transcript.json")
         lines = tuple(dataclasses.replace(s, speaker=mapping[s.speaker]) for s in transcript.segments)
-        with ctx.cache.publish(key) as work:
-            save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
-            save_speakers(work / "speakers.json", {mapping[k]: p for k, p in prints.items()}, encoder)
-        entry = ctx.cache.path(key)
+        save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
+        save_speakers(work / "speakers.json", {mapping[k]: p for k, p in prints.items()}, encoder)
+
+    entry, _ = ctx.cache.entry(key, build)
     return Artefact(key.digest, entry, diarized.cached, diarized.counts)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -12,7 +13,7 @@ from dubkit import glossary, languages
 from dubkit.backends import registry
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
-from dubkit.script import Script, formats
+from dubkit.script import Script, formats, model
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
@@ -37,6 +38,7 @@ class Translator(Protocol):
 
 
 NAME = "translate"
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 
 def run(job: Job, ctx: Context) -> Job:
@@ -55,10 +57,10 @@ def run(job: Job, ctx: Context) -> Job:
         backend.fingerprint(),
         options | ({"glossary": terms.identity()} if terms else {}),
         {"transcript": job.key("transcribe")},
+        code=(sys.modules[__name__], glossary, model),
     )
-    entry = ctx.cache.lookup(key)
-    cached = entry is not None
-    if entry is None:
+
+    def build(work: Path) -> None:
         segments = transcript.segments
         protected = [terms.protect(s.text) for s in segments]  # glossary terms → placeholders MT passes through
         request = TranslationRequest(
@@ -75,10 +77,9 @@ def run(job: Job, ctx: Context) -> Job:
             dataclasses.replace(s, translation=terms.restore(p, t).strip())
             for s, p, t in zip(segments, protected, translations, strict=True)
         )
-        script = Script(source, target, ()).with_segments(translated)
-        with ctx.cache.publish(key) as work:
-            script.save(work / "script.json")
-        entry = ctx.cache.path(key)
+        Script(source, target, ()).with_segments(translated).save(work / "script.json")
+
+    entry, cached = ctx.cache.entry(key, build)
     script = Script.load(entry / "script.json")
     report = terms.report(script.segments) if terms else None
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script, glossary=report)

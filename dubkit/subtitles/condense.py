@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from dubkit import languages
 
-VERSION = 1  # enters the render stage's cache key with the language's rules: change it when the code changes
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 WORD = r"[^\W\d_]+(?:'[^\W\d_]+)?"
 SENTENCE_START = r"(?:^|(?<=[.!?…]\s)|(?<=[¿¡]))"
 NEXT = r"(?P<next>[¿¡\"«]?[^\W\d_])"  # the first letter after what is cut (behind an opening mark)

@@ -27,7 +27,7 @@ from dubkit.script import Script
 from dubkit.subtitles import condense, linebreak, spotting
 
 FALLBACK_FPS = 25.0
-LAYOUT = "cues v2"  # enters the render stage's cache key: change it when the cue layout changes
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 FORMATS = {".srt": "srt", ".vtt": "vtt", ".ass": "ass", ".ssa": "ssa"}
 
 

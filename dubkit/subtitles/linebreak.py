@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 SENTENCE_END = ".!?…。！？"
 CLAUSE_END = ",;:—–、，；："
 ORPHAN_PENALTY = 10.0  # a one-word line costs more than any imbalance

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from dubkit.config import SubtitleConfig
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 LEAD_IN_FRAMES = 3  # a cue may come up this many frames before its speech
 MAX_DELAY_MS = 500  # and at most this long after it, lending its first moments to the cue before it
 DUAL_SPEAKER_DASH = "-"  # two speakers in one cue: each line opens with a hyphen, no space (Netflix en, es)
