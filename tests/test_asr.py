@@ -13,11 +13,12 @@ import pytest
 
 from dubkit.audio import read_wav, resample, to_mono, write_wav
 from dubkit.backends import models
-from dubkit.backends.asr_faster_whisper import FasterWhisperTranscriber, whisper_language
+from dubkit.backends._whisper import whisper_language
+from dubkit.backends.asr_faster_whisper import FasterWhisperTranscriber
+from dubkit.backends.base import TranslationRequest
 from dubkit.backends.mt_whisper import WhisperSpeechTranslator, padded_spans
 from dubkit.errors import BackendUnavailable, ConfigError, MediaError
 from dubkit.qa.wer import word_error_rate
-from dubkit.stages.translate import TranslationRequest
 from tests.media_fixtures import MEDIA
 
 RATE = 16_000

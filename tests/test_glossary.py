@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from dubkit import glossary
+from dubkit.backends.base import TranslationRequest
 from dubkit.errors import ConfigError
 from dubkit.script import Script, Segment
-from dubkit.stages.translate import TranslationRequest
 from tests.clitools import dubkit, summary
 
 TERMS = glossary.Glossary(

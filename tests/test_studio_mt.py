@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from dubkit.backends import mt_transformers as mt
+from dubkit.backends import _transformers as mt
+from dubkit.backends.base import TranslationRequest
+from dubkit.backends.mt_transformers import TransformersTranslator
 from dubkit.errors import BackendUnavailable
-from dubkit.stages.translate import TranslationRequest
 
 NLLB_CODES = ("arb_Arab", "eng_Latn", "por_Latn", "spa_Latn", "zho_Hans", "zho_Hant")
 
@@ -87,7 +88,7 @@ LINES = ("Hello, how are you today?", "", "The weather is nice in the park.")
     ],
 )
 def test_each_family_translates_by_local_path(tiny, name, source, target, codes):
-    backend = mt.TransformersTranslator(str(tiny[name]), beam_size=2, batch_size=2)
+    backend = TransformersTranslator(str(tiny[name]), beam_size=2, batch_size=2)
     assert backend.supports(source, target)
     assert backend.supports(source, "fr") == (name != "marian")  # a Marian model knows one pair
     assert backend.codes(source, target) == codes
@@ -102,16 +103,16 @@ def test_fingerprint_follows_weights_and_options(tiny, tmp_path):
     import torch
     from transformers import AutoModelForSeq2SeqLM
 
-    base = mt.TransformersTranslator(str(tiny["marian"]))
-    assert base.fingerprint() == mt.TransformersTranslator(str(tiny["marian"])).fingerprint()
-    assert base.fingerprint() != mt.TransformersTranslator(str(tiny["marian"]), beam_size=1).fingerprint()
+    base = TransformersTranslator(str(tiny["marian"]))
+    assert base.fingerprint() == TransformersTranslator(str(tiny["marian"])).fingerprint()
+    assert base.fingerprint() != TransformersTranslator(str(tiny["marian"]), beam_size=1).fingerprint()
     changed = tmp_path / "marian"
     shutil.copytree(tiny["marian"], changed)
     network = AutoModelForSeq2SeqLM.from_pretrained(changed)
     with torch.no_grad():
         next(network.parameters()).add_(1.0)
     network.save_pretrained(changed)
-    assert mt.TransformersTranslator(str(changed)).fingerprint()["weights"] != base.fingerprint()["weights"]
+    assert TransformersTranslator(str(changed)).fingerprint()["weights"] != base.fingerprint()["weights"]
 
 
 @pytest.mark.slow
@@ -157,11 +158,11 @@ def test_ctranslate2_matches_transformers_at_equal_weights(tiny, tmp_path):
         str(converted)
     )
     request = TranslationRequest(LINES, "en", "pt-BR")
-    reference = mt.TransformersTranslator(str(tiny["nllb"]), beam_size=1).translate(request)
+    reference = TransformersTranslator(str(tiny["nllb"]), beam_size=1).translate(request)
     fast = CTranslate2Translator(str(converted), beam_size=1)
     assert fast.translate(request) == reference
     assert "model.bin:sha256:" in fast.fingerprint()["weights"]
-    assert fast.fingerprint()["options"] != mt.TransformersTranslator(str(tiny["nllb"])).fingerprint()["options"]
+    assert fast.fingerprint()["options"] != TransformersTranslator(str(tiny["nllb"])).fingerprint()["options"]
 
 
 def test_ctranslate2_needs_a_converted_model(tmp_path):

@@ -90,7 +90,7 @@ def test_chunk_tokens_respects_limit_and_keeps_text() -> None:
 
 
 def test_trim_silence_keeps_30_ms_margin() -> None:
-    from dubkit.backends.phonemes import trim_silence
+    from dubkit.backends._phonemes import trim_silence
 
     rate = 24000
     tone = 0.5 * np.sin(np.arange(rate) * 2 * np.pi * 220 / rate).astype(np.float32)
@@ -101,7 +101,7 @@ def test_trim_silence_keeps_30_ms_margin() -> None:
 
 
 def test_bcp47_mapping() -> None:
-    from dubkit.backends.phonemes import espeak_voice_for, to_bcp47
+    from dubkit.backends._phonemes import espeak_voice_for, to_bcp47
 
     assert to_bcp47("pt-br") == "pt-BR"
     assert to_bcp47("en-gb-x-rp") == "en-GB-x-rp"

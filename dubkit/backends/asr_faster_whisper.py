@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-import importlib.metadata
 import logging
-import math
 import os
 import re
 from pathlib import Path
@@ -13,60 +10,21 @@ from typing import Any
 
 import numpy as np
 
-from dubkit.audio import read_wav, resample, to_mono
-from dubkit.backends import models
-from dubkit.errors import BackendUnavailable, ConfigError, MediaError
-from dubkit.script import Segment, Transcript, Word
+from dubkit.backends import models, registry
+from dubkit.backends._fingerprint import file_sha256, library_versions
+from dubkit.backends._whisper import bcp47_language, lines, load_audio, one_line, whisper_language
+from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.script import Transcript
 
 log = logging.getLogger(__name__)
 
 BACKEND = "asr/faster-whisper"
-INSTALL = "pip install faster-whisper"
-SAMPLE_RATE = 16_000
 EMBEDDED = ("embedded:base", "embedded:tiny.en")
 _HUB_SIZES = (
     "tiny tiny.en base base.en small small.en medium medium.en large-v1 large-v2 large-v3 large "
     "distil-large-v2 distil-medium.en distil-small.en distil-large-v3 distil-large-v3.5 large-v3-turbo turbo"
 )
-# Whisper's 99 languages (as Whisper spells them: "jw" is Javanese).
-_LANGUAGES = (
-    "af am ar as az ba be bg bn bo br bs ca cs cy da de el en es et eu fa fi fo fr gl gu ha haw he hi hr "
-    "ht hu hy id is it ja jw ka kk km kn ko la lb ln lo lt lv mg mi mk ml mn mr ms mt my ne nl nn no oc pa "
-    "pl ps pt ro ru sa sd si sk sl sn so sq sr su sv sw ta te tg th tk tl tr tt uk ur uz vi yi yo zh"
-)
 HUB_SIZES = tuple(_HUB_SIZES.split())
-WHISPER_LANGUAGES = tuple(_LANGUAGES.split())
-_ALIASES = {"jv": "jw", "iw": "he", "nb": "no", "fil": "tl", "in": "id", "ji": "yi", "cmn": "zh", "mo": "ro"}
-_TO_BCP47 = {"jw": "jv"}
-
-
-def whisper_language(tag: str) -> str:
-    """BCP-47 tag (`pt-BR`, `zh-Hans`, `jv`) → Whisper's language code; ConfigError if unsupported."""
-    primary = tag.strip().replace("_", "-").split("-")[0].lower()
-    code = _ALIASES.get(primary, primary)
-    if code not in WHISPER_LANGUAGES:
-        raise ConfigError(f"language {tag!r} is not one Whisper knows (codes like en, es, pt-BR)")
-    return code
-
-
-def bcp47_language(code: str) -> str:
-    """Whisper's language code → BCP-47 (only `jw` differs)."""
-    return _TO_BCP47.get(code, code)
-
-
-def load_audio(audio: Path | np.ndarray) -> np.ndarray:
-    """16 kHz mono float32 samples from a WAV path (down-mixed/resampled if needed) or pass an array through."""
-    if isinstance(audio, np.ndarray):
-        return np.ascontiguousarray(to_mono(audio), dtype=np.float32)
-    try:
-        samples, rate = read_wav(Path(audio))
-    except (RuntimeError, OSError) as exc:  # soundfile.LibsndfileError is a RuntimeError
-        raise MediaError(audio, f"cannot read audio ({_one_line(exc)})") from None
-    samples = to_mono(samples)
-    if rate != SAMPLE_RATE:
-        log.debug("%s: resampling %d Hz to %d Hz", audio, rate, SAMPLE_RATE)
-        samples = resample(samples, rate, SAMPLE_RATE)
-    return np.ascontiguousarray(samples, dtype=np.float32)
 
 
 _FALLBACK_TEMPERATURES = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
@@ -115,7 +73,8 @@ class FasterWhisperTranscriber:
         if self._weights is None:
             self._weights = self._weights_identity()
         decoding = f"beam {self.beam_size}, vad {self.vad}, fallback {self.fallback}"
-        return {"library": _library_versions(), "model": self.model, "weights": self._weights, "decoding": decoding}
+        library = library_versions("faster-whisper", "ctranslate2", backend=BACKEND)
+        return {"library": library, "model": self.model, "weights": self._weights, "decoding": decoding}
 
     def load(self) -> None:
         """Load the model once (assembling the embedded one on first use)."""
@@ -124,7 +83,7 @@ class FasterWhisperTranscriber:
         try:
             from faster_whisper import WhisperModel
         except ImportError:
-            raise BackendUnavailable(BACKEND, "faster-whisper is not installed", INSTALL) from None
+            raise registry.unavailable(BACKEND, "faster-whisper is not installed") from None
         path = self._model_path()
         try:
             self._whisper = WhisperModel(
@@ -133,7 +92,7 @@ class FasterWhisperTranscriber:
         except (RuntimeError, ValueError, OSError) as exc:
             where = f"{self.device}/{self.compute_type}"
             raise BackendUnavailable(
-                BACKEND, f"cannot load Whisper model {self.model!r} on {where} ({_one_line(exc)})"
+                BACKEND, f"cannot load Whisper model {self.model!r} on {where} ({one_line(exc)})"
             ) from None
         log.info("loaded Whisper %s (%s) on %s/%s", self.model, path, self.device, self.compute_type)
 
@@ -166,8 +125,7 @@ class FasterWhisperTranscriber:
             word_timestamps=words,
             temperature=_FALLBACK_TEMPERATURES if self.fallback else 0.0,
         )
-        segments = tuple(s for s in (_segment(seg) for seg in raw) if s is not None)
-        segments = tuple(_renumber(segments))
+        segments = lines(raw)
         if task == "translate":
             return Transcript(language="en", segments=segments)
         detected = bcp47_language(info.language)
@@ -190,7 +148,7 @@ class FasterWhisperTranscriber:
             return models.package_identity(models.WHISPER_TINY_EN_PACKAGE, models.whisper_tiny_en_dir() / "model.bin")
         local = _local_dir(self.model)
         if local is not None:
-            return "sha256:" + models.sha256_file(local / "model.bin")
+            return "sha256:" + file_sha256(local / "model.bin")
         return _hub_identity(self.model)
 
 
@@ -225,7 +183,7 @@ def _hub_path(model: str) -> str:
         try:
             return str(download_model(model))
         except Exception as exc:  # noqa: BLE001 - network, auth, unknown repo: all mean "unavailable"
-            cause = f"not cached and the download failed: {_one_line(exc)}"
+            cause = f"not cached and the download failed: {one_line(exc)}"
     raise BackendUnavailable(
         BACKEND,
         f"Whisper model {model!r} is {cause}",
@@ -241,52 +199,3 @@ def _hub_identity(model: str) -> str:
         return f"hub:{model}@{Path(download_model(model, local_files_only=True)).name}"
     except Exception:  # noqa: BLE001 - not cached (or no faster-whisper): identity not known yet
         return f"hub:{model}@uncached"
-
-
-def _library_versions() -> str:
-    try:
-        versions = [f"{name}=={importlib.metadata.version(name)}" for name in ("faster-whisper", "ctranslate2")]
-    except importlib.metadata.PackageNotFoundError:
-        raise BackendUnavailable(BACKEND, "faster-whisper is not installed", INSTALL) from None
-    return " ".join(versions)
-
-
-def _segment(raw: Any) -> Segment | None:
-    """faster-whisper Segment → dubkit Segment (bounds enclose the words); None for empty text."""
-    text = raw.text.strip()
-    if not text:
-        return None
-    words = _words(raw.words or ())
-    start, end = _ms(raw.start), _ms(raw.end)
-    if words:
-        start, end = min(start, words[0].start_ms), max(end, words[-1].end_ms)
-    confidence = round(math.exp(raw.avg_logprob), 4) if raw.avg_logprob is not None else None
-    return Segment(id="", start_ms=start, end_ms=max(end, start + 1), text=text, words=words, confidence=confidence)
-
-
-def _words(raw_words: Any) -> tuple[Word, ...]:
-    """Whisper words → Word tuple, stripped, with monotonic non-overlapping times."""
-    out: list[Word] = []
-    previous_end = 0
-    for raw in raw_words:
-        text = raw.word.strip()
-        if not text:
-            continue
-        start = max(_ms(raw.start), previous_end)
-        end = max(_ms(raw.end), start)
-        out.append(Word(start_ms=start, end_ms=end, text=text, probability=round(float(raw.probability), 4)))
-        previous_end = end
-    return tuple(out)
-
-
-def _renumber(segments: tuple[Segment, ...]) -> list[Segment]:
-    return [dataclasses.replace(s, id=f"L{i:04d}") for i, s in enumerate(segments, start=1)]
-
-
-def _ms(seconds: float) -> int:
-    return int(round(seconds * 1000))
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text[:300]

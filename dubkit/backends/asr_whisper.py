@@ -9,7 +9,6 @@ Audio is passed as samples, so the library never runs ffmpeg.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import os
@@ -22,22 +21,16 @@ from typing import Any
 
 import numpy as np
 
-from dubkit.backends import models
-from dubkit.backends.asr_faster_whisper import (
-    _one_line,
-    _renumber,
-    _segment,
-    bcp47_language,
-    load_audio,
-    whisper_language,
-)
+from dubkit.backends import models, registry
+from dubkit.backends._fingerprint import file_sha256, library_versions
+from dubkit.backends._torch import torch_device
+from dubkit.backends._whisper import bcp47_language, lines, load_audio, one_line, whisper_language
 from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.script import Transcript
 
 log = logging.getLogger(__name__)
 
 BACKEND = "asr/whisper"
-INSTALL = "pip install 'dubkit[whisper]' (openai-whisper --no-deps, see the Makefile)"
 EMBEDDED = "embedded:base"
 _DOWNLOAD_HOST = ("openaipublic.azureedge.net", 443)
 _CT2_TYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")
@@ -63,7 +56,8 @@ class WhisperTranscriber:
         """Library versions, model id and weights identity; cheap, never loads the model."""
         if self._weights is None:
             self._weights = self._weights_identity()
-        return {"library": _library_versions(), "model": self.model, "weights": self._weights}
+        library = library_versions("openai-whisper", "torch", backend=BACKEND)
+        return {"library": library, "model": self.model, "weights": self._weights}
 
     def load(self) -> None:
         if self._whisper is not None:
@@ -72,10 +66,10 @@ class WhisperTranscriber:
             import torch
             import whisper.model  # noqa: F401 - fail early and clearly when openai-whisper is missing
         except ImportError as exc:
-            raise BackendUnavailable(BACKEND, f"openai-whisper is not installed ({exc})", INSTALL) from None
+            raise registry.unavailable(BACKEND, f"openai-whisper is not installed ({exc})") from None
         if self.threads:
             torch.set_num_threads(self.threads)
-        device = _device(self.device)
+        device = torch_device(self.device, BACKEND)
         if self.model == EMBEDDED:
             self._whisper = _embedded_base(device)
         else:
@@ -103,8 +97,7 @@ class WhisperTranscriber:
             verbose=None,
             temperature=0.0,
         )
-        raw = (_namespace(s) for s in result["segments"])
-        segments = tuple(_renumber(tuple(s for s in (_segment(r) for r in raw) if s is not None)))
+        segments = lines(_namespace(s) for s in result["segments"])
         detected = bcp47_language(result.get("language") or code or "en")
         log.info("transcribed %d segments, language %s", len(segments), detected)
         return Transcript(language=detected, segments=segments)
@@ -122,19 +115,9 @@ class WhisperTranscriber:
             return models.whisper_base_identity()
         path = Path(self.model).expanduser()
         if path.is_file():
-            return "sha256:" + models.sha256_file(path)
+            return "sha256:" + file_sha256(path)
         cached = _cache_dir() / f"{self.model}.pt"
         return f"openai:{self.model}@{cached.stat().st_size if cached.is_file() else 'uncached'}"
-
-
-def _device(name: str) -> str:
-    import torch
-
-    if name == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise BackendUnavailable(BACKEND, f"device {name!r} asked for but torch sees no CUDA device")
-    return name
 
 
 def _load_checkpoint(path: Path, device: str) -> Any:
@@ -143,9 +126,9 @@ def _load_checkpoint(path: Path, device: str) -> Any:
     try:
         return whisper.load_model(str(path), device=device)  # torch.load(weights_only=True) inside
     except (RuntimeError, OSError, KeyError, TypeError, ValueError) as exc:
-        raise BackendUnavailable(BACKEND, f"cannot load Whisper checkpoint {path} ({_one_line(exc)})") from None
+        raise BackendUnavailable(BACKEND, f"cannot load Whisper checkpoint {path} ({one_line(exc)})") from None
     except Exception as exc:  # noqa: BLE001 - torch's UnpicklingError for a non-weights file
-        raise BackendUnavailable(BACKEND, f"{path} is not a Whisper weights file ({_one_line(exc)})") from None
+        raise BackendUnavailable(BACKEND, f"{path} is not a Whisper weights file ({one_line(exc)})") from None
 
 
 def _hub_checkpoint(name: str) -> Path:
@@ -168,7 +151,7 @@ def _hub_checkpoint(name: str) -> Path:
         return Path(whisper._download(whisper._MODELS[name], str(_cache_dir()), False))
     except Exception as exc:  # noqa: BLE001 - DNS, network, checksum: all mean "cannot get it now"
         raise BackendUnavailable(
-            BACKEND, f"Whisper model {name!r} cannot be downloaded ({_one_line(exc)})", how
+            BACKEND, f"Whisper model {name!r} cannot be downloaded ({one_line(exc)})", how
         ) from None
 
 
@@ -183,16 +166,9 @@ def _offline() -> bool:
 
 
 def _namespace(segment: dict[str, Any]) -> Any:
-    """openai-whisper's dict segment → the attribute shape the faster-whisper helpers read."""
+    """openai-whisper's dict segment → the attribute shape `_whisper.lines` reads (faster-whisper's)."""
     words = [types.SimpleNamespace(**w) for w in segment.get("words") or ()]
     return types.SimpleNamespace(**{**segment, "words": words})
-
-
-def _library_versions() -> str:
-    try:
-        return " ".join(f"{n}=={importlib.metadata.version(n)}" for n in ("openai-whisper", "torch"))
-    except importlib.metadata.PackageNotFoundError:
-        raise BackendUnavailable(BACKEND, "openai-whisper or torch is not installed", INSTALL) from None
 
 
 # --- the embedded base: CTranslate2 weights → openai-whisper's state dict --------------------------------

@@ -33,12 +33,12 @@ from typing import Any
 
 import numpy as np
 
+from dubkit.backends import registry
 from dubkit.errors import BackendUnavailable, StageFailed
 
 log = logging.getLogger(__name__)
 
 NAME = "speaker/resemblyzer"
-INSTALL = "pip install torch==2.13.0 && pip install 'dubkit[diarize]' && pip install --no-deps resemblyzer==0.1.4"
 RATE = 16_000
 MIN_SPEECH_S = 0.6  # voiced speech (webrtcvad) needed to tell a voice by; less: no embedding
 STOP_GRACE_S = 10.0  # a closed encoder's child gets this long to exit before it is killed
@@ -68,7 +68,7 @@ class ResemblyzerEncoder:
             version = importlib.metadata.version("resemblyzer")
             torch_version = importlib.metadata.version("torch")
         except importlib.metadata.PackageNotFoundError as exc:
-            raise BackendUnavailable(NAME, f"{exc} is not installed", INSTALL) from None
+            raise registry.unavailable(NAME, f"{exc} is not installed") from None
         weights = _weights_path()
         return {
             "library": f"resemblyzer {version}, torch {torch_version}",
@@ -140,7 +140,7 @@ class _Worker:
         if tag == ERROR:
             error = json.loads(body)
             if "unavailable" in error:
-                raise BackendUnavailable(NAME, error["unavailable"], INSTALL)
+                raise registry.unavailable(NAME, error["unavailable"])
             raise StageFailed(f"{NAME}: {error['failed']}")
         return tag, body
 
@@ -208,9 +208,9 @@ def _load_model(device: str, threads: int) -> tuple[Any, Any, str]:
             warnings.simplefilter("ignore", DeprecationWarning)
             from resemblyzer import VoiceEncoder, preprocess_wav
     except ImportError as exc:
-        raise BackendUnavailable(NAME, str(exc), INSTALL) from None
+        raise registry.unavailable(NAME, str(exc)) from None
     if tuple(int(x) for x in torch.__version__.split("+")[0].split(".")[:2]) < (2, 6):
-        raise BackendUnavailable(NAME, f"torch {torch.__version__} does not load weights_only by default", INSTALL)
+        raise registry.unavailable(NAME, f"torch {torch.__version__} does not load weights_only by default")
     if threads:
         torch.set_num_threads(threads)
     where = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
@@ -222,7 +222,7 @@ def _weights_path() -> Path:
 
     spec = importlib.util.find_spec("resemblyzer")
     if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable(NAME, "resemblyzer is not installed", INSTALL)
+        raise registry.unavailable(NAME, "resemblyzer is not installed")
     path = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
     if not path.is_file():
         raise BackendUnavailable(

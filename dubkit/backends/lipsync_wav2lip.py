@@ -19,15 +19,15 @@ from typing import Any
 import numpy as np
 
 from dubkit import media
-from dubkit.backends import models
-from dubkit.backends.phonemes import package_version
+from dubkit.backends import registry
+from dubkit.backends._fingerprint import file_sha256, package_version
+from dubkit.backends._torch import torch_device
 from dubkit.errors import BackendUnavailable, ConfigError
 from dubkit.lipsync.tracks import Analysis, Windows, eases, plan
 
 log = logging.getLogger(__name__)
 
 NAME = "lipsync/wav2lip"
-INSTALL = "pip install torch==2.13.0 && pip install 'dubkit[lipsync,wav2lip]'"
 CHIN_PAD = 0.1  # the crop reaches this fraction of the face height below the mesh's chin
 FEATHER = 0.12  # fraction of the box over which the pasted mouth fades into the original
 
@@ -44,7 +44,7 @@ class Wav2LipSyncer:
         return {
             "library": f"torch {package_version('torch')}",
             "model": "wav2lip-layout-2",  # 2: window edges fade in and out
-            "weights": f"sha256:{models.sha256_file(self._path())}",
+            "weights": f"sha256:{file_sha256(self._path())}",
         }
 
     def load(self) -> None:
@@ -53,10 +53,9 @@ class Wav2LipSyncer:
         try:
             import torch
 
-            from dubkit.backends.mt_transformers import torch_device
             from dubkit.lipsync.wav2lip_net import LipSyncNet
         except ImportError as exc:
-            raise BackendUnavailable(NAME, f"torch is missing ({exc})", INSTALL) from None
+            raise registry.unavailable(NAME, f"torch is missing ({exc})") from None
         path = self._path()
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)

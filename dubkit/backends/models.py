@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -13,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from dubkit.errors import BackendUnavailable
-from dubkit.fsutil import fsync_file, write_text_atomic
+from dubkit.fsutil import fsync_file
 
 log = logging.getLogger(__name__)
 
@@ -110,36 +108,6 @@ def whisper_tiny_en_dir() -> Path:
             _BACKEND, f"{path} has no model.bin", f"pip install --force-reinstall {WHISPER_TINY_EN_PACKAGE}"
         )
     return path
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a user-supplied file, memoized on disk by resolved path + size + mtime."""
-    path = Path(path).resolve()
-    stat = path.stat()
-    key = f"{path}|{stat.st_size}|{stat.st_mtime_ns}"
-    memo_path = models_dir() / "sha256-memo.json"
-    memo = _read_memo(memo_path)
-    if key in memo:
-        return memo[key]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    memo = {k: v for k, v in _read_memo(memo_path).items() if not k.startswith(f"{path}|")}
-    memo[key] = digest.hexdigest()
-    try:
-        write_text_atomic(memo_path, json.dumps(memo, indent=1, sort_keys=True))
-    except OSError as exc:
-        log.debug("cannot store sha256 memo %s: %s", memo_path, exc)
-    return memo[key]
-
-
-def _read_memo(path: Path) -> dict[str, str]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
 
 
 def _complete(target: Path) -> bool:

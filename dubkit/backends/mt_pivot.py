@@ -14,7 +14,7 @@ from typing import Any
 
 from dubkit import languages
 from dubkit.backends import registry
-from dubkit.stages.translate import TranslationRequest
+from dubkit.backends.base import TranslationRequest
 
 UNKNOWN = re.compile(r"(?<!\w)[*#@](?=\w)")  # apertium's marks: unknown word, generation and transfer gaps
 MARKING = {"apertium": {"mark_unknown": True}}  # options that make a second leg mark its unknown words

@@ -1,19 +1,17 @@
-"""Translate backend: Whisper's speech translation (any Whisper language → English), line by line from the audio."""
+"""Translate backend: Whisper's speech translation (any Whisper language → English), line by line from the audio.
+
+The speech is heard by the faster-whisper transcriber (`asr/faster-whisper`, created through the registry) with its
+task set to translate."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from dubkit.backends.asr_faster_whisper import (
-    SAMPLE_RATE,
-    WHISPER_LANGUAGES,
-    FasterWhisperTranscriber,
-    bcp47_language,
-    load_audio,
-    whisper_language,
-)
+from dubkit.backends import registry
+from dubkit.backends._whisper import SAMPLE_RATE, WHISPER_LANGUAGES, bcp47_language, load_audio, whisper_language
+from dubkit.backends.base import TranslationRequest
 from dubkit.errors import ConfigError
-from dubkit.stages.translate import TranslationRequest
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +25,8 @@ class WhisperSpeechTranslator:
     """
 
     def __init__(self, model: str = "embedded:base", beam_size: int = 5) -> None:
-        self._asr = FasterWhisperTranscriber(model=model, beam_size=beam_size, vad=False)
+        options = {"model": model, "beam_size": beam_size, "vad": False}
+        self._asr: Any = registry.create("asr", "faster-whisper", options, "mt/whisper")
 
     def fingerprint(self) -> dict[str, str]:
         return {**self._asr.fingerprint(), "task": "translate"}

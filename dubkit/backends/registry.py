@@ -1,4 +1,5 @@
-"""Backend table: "kind/name → module:Class", imported on first use, with install hints."""
+"""Backend table: "kind/name → module:Class", imported on first use, with install hints (the only place they
+are written: backends raise `unavailable(...)`, which takes the hint from here)."""
 
 from __future__ import annotations
 
@@ -147,6 +148,17 @@ def spec(kind: str, name: str) -> BackendSpec:
             return item
     known = ", ".join(s.name for s in SPECS if s.kind == kind)
     raise ConfigError(f"unknown {kind} backend {name!r} (known: {known})")
+
+
+def install_hint(backend: str) -> str:
+    """How to install the backend named "kind/name" (the same hint `dubkit backends` shows)."""
+    kind, _, name = backend.partition("/")
+    return spec(kind, name).install_hint
+
+
+def unavailable(backend: str, reason: str) -> BackendUnavailable:
+    """The error a backend raises when its library or bundled model is missing, with the registry's install hint."""
+    return BackendUnavailable(backend, reason, install_hint(backend))
 
 
 def availability(item: BackendSpec) -> tuple[bool, str]:

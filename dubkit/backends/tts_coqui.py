@@ -13,7 +13,6 @@ dubkit and passed as samples, so the library never decodes files itself.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import os
@@ -24,15 +23,16 @@ from typing import Any
 import numpy as np
 
 from dubkit.audio import read_wav, resample, to_mono
-from dubkit.backends import models
-from dubkit.backends.phonemes import write_speech
+from dubkit.backends import registry
+from dubkit.backends._fingerprint import file_sha256, library_versions
+from dubkit.backends._phonemes import write_speech
+from dubkit.backends._torch import torch_device
 from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
 
 log = logging.getLogger(__name__)
 
 NAME = "tts/coqui"
-INSTALL = "pip install 'dubkit[coqui]' (see the Makefile for torchaudio)"
 XTTS_V2 = "tts_models/multilingual/multi-dataset/xtts_v2"
 _XTTS_RATE = 22050  # XTTS computes its conditioning from 22.05 kHz audio
 _CHECKPOINTS = ("model.pth", "model_file.pth", "best_model.pth", "checkpoint.pth", "model.safetensors")
@@ -72,7 +72,7 @@ class CoquiSynthesizer:
             self._weights = self._weights_identity()
         options = {"temperature": self.temperature, "seed": self.seed, "gpt_cond_len": self.gpt_cond_len}
         return {
-            "library": _versions(),
+            "library": library_versions("coqui-tts", "torch", "transformers"),
             "model": self.model,
             "weights": self._weights,
             "options": json.dumps(options, sort_keys=True),
@@ -98,14 +98,12 @@ class CoquiSynthesizer:
         try:
             import torch
 
-            from dubkit.backends.mt_transformers import torch_device
-
             device = torch_device(self.device, NAME)
             self._engine = _load_xtts(path, device) if self.is_xtts else _load_other(path, device)
         except ImportError as exc:
-            raise BackendUnavailable(NAME, f"coqui-tts cannot be imported ({_one_line(exc)})", INSTALL) from None
+            raise registry.unavailable(NAME, f"coqui-tts cannot be imported ({_one_line(exc)})") from None
         except OSError as exc:  # torchaudio's native library missing, an unreadable checkpoint
-            raise BackendUnavailable(NAME, f"cannot load {self.model} ({_one_line(exc)})", INSTALL) from None
+            raise registry.unavailable(NAME, f"cannot load {self.model} ({_one_line(exc)})") from None
         except (RuntimeError, ValueError, KeyError, AssertionError) as exc:
             raise BackendUnavailable(NAME, f"cannot load {self.model} from {path} ({_one_line(exc)})") from None
         torch.manual_seed(self.seed)
@@ -214,7 +212,7 @@ class CoquiSynthesizer:
             return f"coqui:{self.model}@uncached"
         files = [directory / "config.json", checkpoint(directory)]
         files += [f for f in (directory / "vocab.json", directory / "speakers_xtts.pth") if f.is_file()]
-        return " ".join(f"{f.name}:sha256:{models.sha256_file(f)}" for f in files)
+        return " ".join(f"{f.name}:sha256:{file_sha256(f)}" for f in files)
 
 
 def xtts_language(tag: str, supported: list[str]) -> str:
@@ -299,16 +297,6 @@ def _reference_samples(path: Path) -> np.ndarray:
 def _stamp(path: Path) -> str:
     stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def _versions() -> str:
-    found = []
-    for name in ("coqui-tts", "torch", "transformers"):
-        try:
-            found.append(f"{name}=={importlib.metadata.version(name)}")
-        except importlib.metadata.PackageNotFoundError:
-            continue
-    return " ".join(found)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -11,13 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from dubkit.backends.phonemes import (
-    ESPEAK_INSTALL,
+from dubkit.backends._fingerprint import package_file_identity, package_version
+from dubkit.backends._phonemes import (
     espeak_synthesize,
     espeak_voice_for,
     espeak_voices,
-    package_identity,
-    package_version,
     sample_rate,
     to_bcp47,
     write_speech,
@@ -35,8 +33,6 @@ _PITCH_STEP = 5  # espeak pitch units per unit of Voice.pitch
 class EspeakSynthesizer:
     """espeak-ng speech; no options (the library and its data ship in espeakng-loader)."""
 
-    install = ESPEAK_INSTALL
-
     def languages(self) -> list[str]:
         """Every language code in espeak-ng's voice list, as BCP-47 ('pt-BR', 'en-GB-x-rp', 'cmn-Latn-pinyin')."""
         return sorted({to_bcp47(code) for voice in espeak_voices() for code in voice.languages})
@@ -45,7 +41,7 @@ class EspeakSynthesizer:
         return {
             "library": f"espeakng-loader {package_version('espeakng-loader')}",
             "model": "espeak-ng",
-            "weights": package_identity("espeakng-loader", "espeakng_loader/libespeak-ng.so.1.52.0"),
+            "weights": package_file_identity("espeakng-loader", "espeakng_loader/libespeak-ng.so.1.52.0"),
         }
 
     def load(self) -> None:

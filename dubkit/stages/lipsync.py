@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from dubkit import audio, media
+from dubkit.backends.base import LipSyncer
 from dubkit.cache import Build, Key
 from dubkit.job import Artefact, Job, LineFit
 from dubkit.lipsync import faces, sync, tracks
@@ -44,25 +44,6 @@ LEAD_S = 0.2  # a line's window opens this much before it: the lips part before 
 # mouth, still moving from before, fades into the re-animated one (`tracks.eases`) before the line's first syllable
 TAIL_S = 0.2  # the mouth closes in this much time after a line
 AUDIO_MARGIN_S = 0.25  # engines may look this far beyond a window's audio (Wav2Lip's mel window is 0.2 s)
-
-
-class LipSyncer(Protocol):
-    def sync(
-        self,
-        video: Path,
-        frames: Iterator[media.Frame],
-        audio: np.ndarray,
-        rate: int,
-        analysis: tracks.Analysis,
-        windows: tracks.Windows,
-    ) -> Iterator[np.ndarray]:
-        """One RGB picture per frame, in order: re-animated inside the windows, else the frame's own `rgb`.
-
-        A frame's picture may depend on the source, the analysis and the audio of the windows it lies in
-        (± `AUDIO_MARGIN_S`), nothing else: spans are cached on that."""
-        ...
-
-    def fingerprint(self) -> dict[str, str]: ...
 
 
 def run(job: Job, ctx: Context) -> Job:

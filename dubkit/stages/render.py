@@ -14,11 +14,11 @@ import sys
 from collections.abc import Iterator
 from itertools import zip_longest
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from dubkit import audio, languages, media
+from dubkit.backends.base import Separator
 from dubkit.config import LoudnessTarget, RenderConfig, SubtitleConfig
 from dubkit.errors import MediaError
 from dubkit.job import Artefact, Job
@@ -39,12 +39,6 @@ CODEC_HEADROOM_DB = 0.5  # the dub is normalized this far under the true-peak li
 STEMS_RATE = 48000
 STEMS = ("dialogue", "bed", "mix")
 LOUDNESS_TOLERANCE_LU = 1.0  # the delivered dub track's integrated loudness against the profile's target
-
-
-class Separator(Protocol):
-    def separate(self, audio_wav: Path, speech_out: Path, bed_out: Path) -> None: ...
-
-    def fingerprint(self) -> dict[str, str]: ...
 
 
 def run(job: Job, ctx: Context) -> Job:

@@ -7,11 +7,12 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
 from dubkit import audio, fit, languages, media
+from dubkit.backends.base import Synthesizer
 from dubkit.cache import Key
 from dubkit.casting import cast, references
 from dubkit.casting.speakers import gender_of
@@ -29,14 +30,6 @@ DIALOGUE_RATE = 48000
 # dub only where it is spoken. -24 dBFS leaves speech peaks (crest factor up to ~20 dB) clear of full scale.
 LINE_LEVEL_DB = -24.0
 MAX_LINE_GAIN_DB = 30.0  # a near-silent take is raised at most this much, not blown up to the reference level
-
-
-class Synthesizer(Protocol):
-    def languages(self) -> list[str]: ...
-
-    def synthesize(self, text: str, voice: Voice, out: Path, speed: float = 1.0) -> None: ...
-
-    def fingerprint(self) -> dict[str, str]: ...
 
 
 def run(job: Job, ctx: Context) -> Job:

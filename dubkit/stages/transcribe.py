@@ -15,11 +15,11 @@ import logging
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 from dubkit import audio, languages
+from dubkit.backends.base import SpeakerEncoder
 from dubkit.casting import cast, speakers
 from dubkit.casting.speakers import Voiceprint
 from dubkit.errors import StageFailed
@@ -32,23 +32,6 @@ log = logging.getLogger(__name__)
 
 NAME = "transcribe"
 VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
-
-
-class Transcriber(Protocol):
-    def transcribe(self, audio: Path, language: str | None) -> Transcript: ...
-
-    def fingerprint(self) -> dict[str, str]: ...
-
-
-class SpeakerEncoder(Protocol):
-    """Speaker embeddings for diarization: one unit vector per stretch of speech at `rate` Hz (mono), None when
-    it holds too little speech to tell a voice by."""
-
-    rate: int
-
-    def embed(self, samples: np.ndarray) -> np.ndarray | None: ...
-
-    def fingerprint(self) -> dict[str, str]: ...
 
 
 F0_SECONDS = 30.0  # a speaker's median F0 is taken over (at most) this much of its speech

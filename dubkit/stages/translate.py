@@ -5,37 +5,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 from dubkit import glossary, languages
 from dubkit.backends import registry
+from dubkit.backends.base import TranslationRequest, Translator
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script, formats, model
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
-
-
-@dataclass(frozen=True)
-class TranslationRequest:
-    """Lines of one episode in order. `spans` are (start_ms, end_ms) per line in `audio` (16 kHz mono WAV)."""
-
-    texts: tuple[str, ...]
-    source: str
-    target: str
-    spans: tuple[tuple[int, int], ...] = ()
-    audio: Path | None = None
-
-
-class Translator(Protocol):
-    def supports(self, source: str, target: str) -> bool: ...
-
-    def pairs(self) -> list[tuple[str, str]]: ...
-
-    def translate(self, request: TranslationRequest) -> list[str]: ...
-
 
 NAME = "translate"
 VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)

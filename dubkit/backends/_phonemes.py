@@ -1,30 +1,29 @@
 """espeak-ng through espeakng-loader's bundled library (ctypes): IPA phonemes, voices, raw synthesis.
 
-Also the small output helpers every TTS backend shares (silence trimming, WAV publication, weights
-identity). espeak-ng keeps global state, so every call into it holds one process-wide lock.
+Also the small output helpers every TTS backend shares (silence trimming, WAV publication). espeak-ng keeps
+global state, so every call into it holds one process-wide lock.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
-import hashlib
 import logging
 import re
 import threading
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from dubkit.audio import write_wav
-from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.backends import registry
+from dubkit.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-ESPEAK_INSTALL = "pip install espeakng-loader"
+ESPEAK = "tts/espeak"  # the backend named in errors: the library is the espeak engine's
 _LOCK = threading.RLock()
 _SYNCHRONOUS, _DONT_EXIT, _CHARS_UTF8 = 2, 0x8000, 1
 _RATE, _PITCH = 1, 3
@@ -73,11 +72,11 @@ class _Espeak:
             self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
             data = espeakng_loader.get_data_path()
         except (ImportError, OSError, RuntimeError) as exc:
-            raise BackendUnavailable("espeak-ng", f"cannot load libespeak-ng: {exc}", ESPEAK_INSTALL) from exc
+            raise registry.unavailable(ESPEAK, f"cannot load libespeak-ng: {exc}") from exc
         self._declare()
         self.rate = self.lib.espeak_Initialize(_SYNCHRONOUS, 0, data.encode(), _DONT_EXIT)
         if self.rate <= 0:
-            raise BackendUnavailable("espeak-ng", f"espeak_Initialize failed for data {data}", ESPEAK_INSTALL)
+            raise registry.unavailable(ESPEAK, f"espeak_Initialize failed for data {data}")
         self._chunks: list[np.ndarray] = []
         self._callback = _SynthCallback(self._collect)  # keep a reference: C holds the pointer
         self.lib.espeak_SetSynthCallback(self._callback)
@@ -274,39 +273,3 @@ def write_speech(out: Path, samples: np.ndarray, rate: int) -> None:
     if speech.size == 0:
         speech = np.zeros(rate // 20, np.float32)
     write_wav(Path(out), np.clip(speech, -1.0, 1.0), rate)
-
-
-def package_identity(distribution: str, relative: str) -> str:
-    """Identity of weights shipped in a pinned pip package: name==version plus the file's size."""
-    try:
-        dist = metadata.distribution(distribution)
-    except metadata.PackageNotFoundError:
-        return f"{distribution} (not installed)"
-    size = next((f.size for f in dist.files or [] if str(f).replace("\\", "/") == relative), None)
-    return f"{distribution}=={dist.version} {relative} size={size}"
-
-
-def package_version(distribution: str) -> str:
-    try:
-        return metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def file_sha256(path: Path) -> str:
-    """sha256 of a user-supplied file, memoized by (path, size, mtime)."""
-    try:
-        stat = Path(path).stat()
-        key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
-        if key not in _DIGESTS:
-            digest = hashlib.sha256()
-            with open(path, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 20), b""):
-                    digest.update(block)
-            _DIGESTS[key] = digest.hexdigest()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror or exc})") from exc
-    return _DIGESTS[key]

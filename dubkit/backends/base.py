@@ -1,0 +1,99 @@
+"""The backend contracts: one Protocol per kind of engine, and the small request data they take.
+
+Stages type their backends with these; engines satisfy them by shape (no base class to inherit). Every backend
+has `fingerprint()` (what its output depends on: library versions, model id, weights identity; it goes into cache
+keys, so it must be cheap and must not load the model), `load()` (once, before work; the work methods call it
+themselves) and `close()` (frees the model; the stage's backend pool calls it when the run ends).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from dubkit.casting.voices import Voice
+    from dubkit.lipsync.tracks import Analysis, Windows
+    from dubkit.media import Frame
+    from dubkit.script import Transcript
+
+
+class Backend(Protocol):
+    def fingerprint(self) -> dict[str, Any]: ...
+
+    def load(self) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Transcriber(Backend, Protocol):
+    """Speech → time-stamped lines in the source language (`asr_*`)."""
+
+    def transcribe(self, audio: Path, language: str | None) -> Transcript: ...
+
+
+class SpeakerEncoder(Backend, Protocol):
+    """Speaker embeddings for diarization: one unit vector per stretch of speech at `rate` Hz (mono), None when
+    it holds too little speech to tell a voice by (`diarize_*`)."""
+
+    rate: int
+
+    def embed(self, samples: np.ndarray) -> np.ndarray | None: ...
+
+
+@dataclass(frozen=True)
+class TranslationRequest:
+    """Lines of one episode in order. `spans` are (start_ms, end_ms) per line in `audio` (16 kHz mono WAV)."""
+
+    texts: tuple[str, ...]
+    source: str
+    target: str
+    spans: tuple[tuple[int, int], ...] = ()
+    audio: Path | None = None
+
+
+class Translator(Backend, Protocol):
+    """The whole episode's lines at once, for context (`mt_*`)."""
+
+    def supports(self, source: str, target: str) -> bool: ...
+
+    def pairs(self) -> list[tuple[str, str]]: ...
+
+    def translate(self, request: TranslationRequest) -> list[str]: ...
+
+
+class Synthesizer(Backend, Protocol):
+    """One line of text → one take of speech in a WAV file (`tts_*`)."""
+
+    def languages(self) -> list[str]: ...
+
+    def synthesize(self, text: str, voice: Voice, out: Path, speed: float = 1.0) -> None: ...
+
+
+class Separator(Backend, Protocol):
+    """A soundtrack → its speech and the music & effects bed without it (`sep_*`)."""
+
+    def separate(self, audio_wav: Path, speech_out: Path, bed_out: Path) -> None: ...
+
+
+class LipSyncer(Backend, Protocol):
+    """Speaking faces re-animated to the dubbed speech (`lipsync_*`)."""
+
+    def sync(
+        self,
+        video: Path,
+        frames: Iterator[Frame],
+        audio: np.ndarray,
+        rate: int,
+        analysis: Analysis,
+        windows: Windows,
+    ) -> Iterator[np.ndarray]:
+        """One RGB picture per frame, in order: re-animated inside the windows, else the frame's own `rgb`.
+
+        A frame's picture may depend on the source, the analysis and the audio of the windows it lies in
+        (± `dubkit.stages.lipsync.AUDIO_MARGIN_S`), nothing else: spans are cached on that."""
+        ...
