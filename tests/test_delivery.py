@@ -352,7 +352,7 @@ class _RecordingCache:
     def __init__(self) -> None:
         self.options: list[dict] = []
 
-    def key(self, stage, fingerprint, options, inputs):  # type: ignore[no-untyped-def]
+    def key(self, stage, fingerprint, options, inputs, *, code):  # type: ignore[no-untyped-def]
         self.options.append(options)
         raise _KeyTaken
 
