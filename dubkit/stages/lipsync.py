@@ -18,7 +18,7 @@ import json
 import logging
 import sys
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -221,5 +221,5 @@ def source_faces(job: Job, ctx: Context) -> tracks.Analysis:
     return tracks.Analysis.from_json((entry / "analysis.json").read_text()) if cached else made[0]
 
 
-def _jsonable(windows: dict[int, list[tuple[float, float]]]) -> str:
+def _jsonable(windows: Mapping[int, Sequence[tuple[float, float]]]) -> str:
     return json.dumps({str(k): [[round(a, 3), round(b, 3)] for a, b in v] for k, v in sorted(windows.items())})
