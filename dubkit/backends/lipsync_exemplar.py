@@ -235,7 +235,8 @@ def render(
     warped = cv2.warpAffine(patch, shifted, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     warped = warped.astype(np.float32)
     mask = _mask(*reach(rgb.shape, corners, box, source))
-    alpha = strength * cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR)  # outside: 0[..., None]
+    # outside the patch the mask is 0 (warpAffine's default constant border)
+    alpha = strength * cv2.warpAffine(mask, shifted, size, flags=cv2.INTER_LINEAR)[..., None]
     out = rgb.copy()
     region = out[y0:y1, x0:x1].astype(np.float32)
     weight = alpha.sum()
