@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,13 @@ def test_deliver_puts_the_dub_first_and_default_with_labels(
     assert media.probe(out).duration_s == pytest.approx(5.0, abs=0.1)
     for index in (0, 1):  # both audio tracks padded / trimmed to the delivery's length
         assert len(decoded_track(out, index)) / 48000 == pytest.approx(5.0, abs=0.05)
+
+
+@pytest.mark.parametrize("container", ["mp4", "mkv"])
+def test_the_same_delivery_is_the_same_bytes(tmp_path: Path, two_tracks: delivery.Delivery, container: str) -> None:
+    first = delivery.deliver(two_tracks, tmp_path / f"first.{container}", container).read_bytes()
+    time.sleep(1.1)  # a muxing date, were one written, would differ
+    assert delivery.deliver(two_tracks, tmp_path / f"second.{container}", container).read_bytes() == first
 
 
 def decoded_track(path: Path, index: int) -> np.ndarray:

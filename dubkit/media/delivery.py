@@ -22,10 +22,11 @@ from dubkit.media.audio import resample_filter
 from dubkit.media.muxing import AAC_OUT
 from dubkit.media.probing import MediaInfo, open_input, probe, probed_input
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 MUXERS = {"mp4": "mp4", "mkv": "matroska"}
 SUBTITLE_CODECS = {"mp4": "mov_text", "mkv": "srt"}
-_FLAGS = {"mp4": ("-movflags", "+faststart+use_metadata_tags"), "mkv": ()}
+# Matroska writes a random segment UID and the muxing date unless asked to be bit-exact: the same dub, the same bytes.
+_FLAGS = {"mp4": ("-movflags", "+faststart+use_metadata_tags"), "mkv": ("-fflags", "+bitexact")}
 _ISO639_2 = re.compile(r"[a-z]{3}")
 
 
