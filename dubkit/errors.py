@@ -46,6 +46,11 @@ class StageFailed(DubkitError):
     exit_code = 5
 
 
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """A library's error message on one line (its class name when it has none), at most *limit* characters."""
+    return (" ".join(str(exc).split()) or exc.__class__.__name__)[:limit]
+
+
 def describe(exc: BaseException) -> str:
     """One line for the user: the message of a dubkit error, the file and cause of an OS error (disk full), the
     class and message of anything else (a bug)."""

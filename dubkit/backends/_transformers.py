@@ -25,7 +25,7 @@ from dubkit import languages
 from dubkit.backends import registry
 from dubkit.backends._fingerprint import file_sha256, library_versions
 from dubkit.backends.base import TranslationRequest
-from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.errors import BackendUnavailable, ConfigError, one_line
 
 log = logging.getLogger(__name__)
 
@@ -328,7 +328,3 @@ def _json(path: Path) -> dict[str, Any]:
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or exc.__class__.__name__)[:300]

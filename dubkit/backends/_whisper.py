@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from dubkit.audio import read_wav, resample, to_mono
-from dubkit.errors import ConfigError, MediaError
+from dubkit.errors import ConfigError, MediaError, one_line
 from dubkit.script import Segment, Word
 
 log = logging.getLogger(__name__)
@@ -95,8 +95,3 @@ def _words(raw_words: Any) -> tuple[Word, ...]:
 
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
-
-
-def one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or exc.__class__.__name__
-    return text[:300]

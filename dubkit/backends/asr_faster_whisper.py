@@ -12,8 +12,8 @@ import numpy as np
 
 from dubkit.backends import models, registry
 from dubkit.backends._fingerprint import file_sha256, library_versions
-from dubkit.backends._whisper import bcp47_language, lines, load_audio, one_line, whisper_language
-from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.backends._whisper import bcp47_language, lines, load_audio, whisper_language
+from dubkit.errors import BackendUnavailable, ConfigError, one_line
 from dubkit.script import Transcript
 
 log = logging.getLogger(__name__)

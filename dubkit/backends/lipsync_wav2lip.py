@@ -22,7 +22,7 @@ from dubkit import media
 from dubkit.backends import registry
 from dubkit.backends._fingerprint import file_sha256, package_version
 from dubkit.backends._torch import torch_device
-from dubkit.errors import BackendUnavailable, ConfigError
+from dubkit.errors import BackendUnavailable, ConfigError, one_line
 from dubkit.lipsync.tracks import Analysis, Windows, eases, plan
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Wav2LipSyncer:
         try:
             saved = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:  # noqa: BLE001 - unpickling refusals and corrupt files have many types
-            raise BackendUnavailable(NAME, f"{path}: not a weights-only checkpoint ({_one_line(exc)})") from None
+            raise BackendUnavailable(NAME, f"{path}: not a weights-only checkpoint ({one_line(exc)})") from None
         net = LipSyncNet()
         state = saved.get("state_dict", saved) if isinstance(saved, dict) else {}
         state = {key.removeprefix("module."): value for key, value in state.items()}
@@ -71,7 +71,7 @@ class Wav2LipSyncer:
         try:
             net.load_state_dict(state, strict=True)
         except RuntimeError as exc:
-            raise BackendUnavailable(NAME, f"{path}: wrong shapes ({_one_line(exc)})") from None
+            raise BackendUnavailable(NAME, f"{path}: wrong shapes ({one_line(exc)})") from None
         self._device = torch_device(self.device, NAME)
         self._net = net.eval().to(self._device)
         log.info("%s loaded %s on %s", NAME, path, self._device)
@@ -216,7 +216,3 @@ def _key_report(missing: list[str], unexpected: list[str]) -> str:
     if unexpected:
         parts.append(f"{len(unexpected)} unexpected, e.g. {unexpected[0]}")
     return "; ".join(parts)
-
-
-def _one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or exc.__class__.__name__)[:300]

@@ -17,8 +17,8 @@ from typing import Any
 
 from dubkit.backends import registry
 from dubkit.backends._torch import torch_device
-from dubkit.backends._transformers import MARIAN, Seq2SeqTranslator, one_line, token
-from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
+from dubkit.backends._transformers import MARIAN, Seq2SeqTranslator, token
+from dubkit.errors import BackendUnavailable, ConfigError, StageFailed, one_line
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from typing import Any
 
 from dubkit.backends import registry
 from dubkit.backends._torch import torch_device
-from dubkit.backends._transformers import M2M100, MARIAN, NLLB, Seq2SeqTranslator, one_line, token
-from dubkit.errors import BackendUnavailable, StageFailed
+from dubkit.backends._transformers import M2M100, MARIAN, NLLB, Seq2SeqTranslator, token
+from dubkit.errors import BackendUnavailable, StageFailed, one_line
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from dubkit.backends._fingerprint import file_sha256, library_versions
 from dubkit.backends._phonemes import write_speech
 from dubkit.backends._torch import torch_device
 from dubkit.casting.voices import Voice
-from dubkit.errors import BackendUnavailable, ConfigError, StageFailed
+from dubkit.errors import BackendUnavailable, ConfigError, StageFailed, one_line
 
 log = logging.getLogger(__name__)
 
@@ -101,11 +101,11 @@ class CoquiSynthesizer:
             device = torch_device(self.device, NAME)
             self._engine = _load_xtts(path, device) if self.is_xtts else _load_other(path, device)
         except ImportError as exc:
-            raise registry.unavailable(NAME, f"coqui-tts cannot be imported ({_one_line(exc)})") from None
+            raise registry.unavailable(NAME, f"coqui-tts cannot be imported ({one_line(exc)})") from None
         except OSError as exc:  # torchaudio's native library missing, an unreadable checkpoint
-            raise registry.unavailable(NAME, f"cannot load {self.model} ({_one_line(exc)})") from None
+            raise registry.unavailable(NAME, f"cannot load {self.model} ({one_line(exc)})") from None
         except (RuntimeError, ValueError, KeyError, AssertionError) as exc:
-            raise BackendUnavailable(NAME, f"cannot load {self.model} from {path} ({_one_line(exc)})") from None
+            raise BackendUnavailable(NAME, f"cannot load {self.model} from {path} ({one_line(exc)})") from None
         torch.manual_seed(self.seed)
         log.info("%s loaded %s on %s", NAME, self.model, device)
 
@@ -155,7 +155,7 @@ class CoquiSynthesizer:
                 text, language, latents, embedding, temperature=self.temperature, speed=rate, enable_text_splitting=True
             )
         except (RuntimeError, NotImplementedError, ValueError) as exc:
-            raise StageFailed(f"{NAME} {self.model}: cannot synthesize {text[:60]!r} ({_one_line(exc)})") from None
+            raise StageFailed(f"{NAME} {self.model}: cannot synthesize {text[:60]!r} ({one_line(exc)})") from None
         output_rate = int(self._config().get("model_args", {}).get("output_sample_rate", 24000))
         return np.asarray(result["wav"], dtype=np.float32), output_rate
 
@@ -189,7 +189,7 @@ class CoquiSynthesizer:
                 text, speaker_name=None if reference else speaker, language_name=language, speaker_wav=reference
             )
         except (RuntimeError, ValueError, KeyError, AssertionError) as exc:
-            raise StageFailed(f"{NAME} {self.model}: cannot synthesize {text[:60]!r} ({_one_line(exc)})") from None
+            raise StageFailed(f"{NAME} {self.model}: cannot synthesize {text[:60]!r} ({one_line(exc)})") from None
         return np.asarray(wav, dtype=np.float32), int(synthesizer.output_sample_rate)
 
     # --- locating and identifying the model -------------------------------------------------------------------
@@ -203,7 +203,7 @@ class CoquiSynthesizer:
         try:
             return json.loads((self.path() / "config.json").read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BackendUnavailable(NAME, f"cannot read {self.path() / 'config.json'} ({_one_line(exc)})") from None
+            raise BackendUnavailable(NAME, f"cannot read {self.path() / 'config.json'} ({one_line(exc)})") from None
 
     def _weights_identity(self) -> str:
         local = Path(self.model).expanduser()
@@ -248,7 +248,7 @@ def resolve(model: str) -> Path:
         _, config, _ = ModelManager(progress_bar=False).download_model(model)
         return Path(config).parent if config else directory
     except Exception as exc:  # noqa: BLE001 - network, licence prompt, unknown name
-        raise BackendUnavailable(NAME, f"model {model!r} cannot be downloaded ({_one_line(exc)})", how) from None
+        raise BackendUnavailable(NAME, f"model {model!r} cannot be downloaded ({one_line(exc)})", how) from None
 
 
 def checkpoint(directory: Path) -> Path:
@@ -287,7 +287,7 @@ def _reference_samples(path: Path) -> np.ndarray:
     try:
         samples, rate = read_wav(path)
     except (RuntimeError, OSError) as exc:
-        raise ConfigError(f"{path}: cannot read reference audio ({_one_line(exc)})") from None
+        raise ConfigError(f"{path}: cannot read reference audio ({one_line(exc)})") from None
     samples = resample(to_mono(samples), rate, _XTTS_RATE).astype(np.float32)
     if len(samples) < _XTTS_RATE // 3:
         raise ConfigError(f"{path}: reference audio is shorter than 0.33 s")
@@ -297,7 +297,3 @@ def _reference_samples(path: Path) -> np.ndarray:
 def _stamp(path: Path) -> str:
     stat = path.stat()
     return f"{stat.st_size}:{stat.st_mtime_ns}"
-
-
-def _one_line(exc: BaseException) -> str:
-    return (" ".join(str(exc).split()) or exc.__class__.__name__)[:300]

@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dubkit.errors import ConfigError
+from dubkit.errors import ConfigError, one_line
 from dubkit.script.model import Script, Segment
 
 
@@ -101,5 +101,5 @@ def cleaned(text: str) -> str:
 
 
 def malformed(origin: str, format_: str, exc: Exception) -> ConfigError:
-    cause = " ".join(str(exc).split())[:200] or exc.__class__.__name__
+    cause = one_line(exc, 200)
     return ConfigError(f"{origin}: not a valid {format_} file ({cause})")
