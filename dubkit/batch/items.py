@@ -10,11 +10,14 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dubkit.batch import ledger as ledgers
 from dubkit.batch.catalog import Row
 from dubkit.options import EpisodeOptions
+
+if TYPE_CHECKING:
+    from dubkit import runner
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +75,10 @@ class Settings:
         return cls(**{**data, **paths, "episode": EpisodeOptions.from_dict(data["episode"])})
 
 
-def request(item: Item, settings: Settings):  # noqa: ANN201 - runner.Request, imported late (it loads the stages)
+def request(item: Item, settings: Settings) -> runner.Request:
     """The runner's request for *item*: its episode and preset as the batch's episode options say, with the row's
     own source, pipeline, cast file and glossary in their place where it gives them; its output folder."""
-    from dubkit.runner import Request
+    from dubkit.runner import Request  # imported late: it loads the stages
 
     row = item.row
     options = settings.episode.overridden(

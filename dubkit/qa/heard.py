@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
+from dubkit.backends.base import Transcriber
 from dubkit.job import LineFit
 from dubkit.lipsync import sync
 from dubkit.script import Script, Segment, Word
@@ -42,7 +43,7 @@ def hear(
     dubbed: Path,
     script: Script,
     fits: Mapping[str, LineFit],
-    transcriber,  # noqa: ANN001 - any `Transcriber`
+    transcriber: Transcriber,
     audio: np.ndarray,
 ) -> dict[str, Heard]:
     """Line id → what the dubbed soundtrack (*audio*: its 16 kHz mono samples) says for that line."""

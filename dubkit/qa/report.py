@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from dubkit import media
+from dubkit.backends.base import Transcriber
 from dubkit.config import LoudnessTarget, Thresholds
 from dubkit.job import LineFit
 from dubkit.lipsync import tracks
@@ -56,7 +57,7 @@ def measure(
     fits: Mapping[str, LineFit],
     thresholds: Thresholds,
     loudness_target: LoudnessTarget,
-    transcriber,  # noqa: ANN001 - any `Transcriber`
+    transcriber: Transcriber,
     script_path: str | None = None,
     source_faces: tracks.Analysis | None = None,
     subtitle_report: layout.Report | None = None,

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
+from dubkit.backends.base import Transcriber
 from dubkit.config import LoudnessTarget, QaConfig
 from dubkit.fsutil import write_text_atomic
 from dubkit.job import LineFit
@@ -24,7 +25,7 @@ def review(
     fits: Mapping[str, LineFit],
     config: QaConfig,
     loudness_target: LoudnessTarget,
-    transcriber,  # noqa: ANN001 - any `Transcriber`
+    transcriber: Transcriber,
     out: Path,
     names: tuple[str, str, str | None] | None = None,
     source_faces: tracks.Analysis | None = None,
