@@ -54,6 +54,7 @@ def run(
             ledger.requeue(it.key for it in items)
         _executor(executor).run(items, settings, tracker)
     finally:
+        _sweep(settings, catalog)  # what workers killed during this run left
         found = report.build(catalog, items, ledger.entries(it.key for it in items), settings.outdir)
         report.write(found, settings.outdir)
         ledger.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -61,10 +62,23 @@ def _connect(settings: Settings) -> bool:
             ray.init(address=settings.ray_address, logging_level=logging.WARNING)
         else:
             cpus = settings.workers  # a local instance as large as the workers asked for: one CPU each
-            ray.init(num_cpus=cpus, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+            ray.init(
+                num_cpus=cpus,
+                runtime_env={"env_vars": _local_threads()},
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=False,
+            )
     except (ConnectionError, RuntimeError, ValueError) as exc:
         raise BackendUnavailable("ray", f"cannot reach the cluster ({exc})", "pip install 'dubkit[ray]'") from None
     return True
+
+
+def _local_threads() -> dict[str, str]:
+    """The thread settings a local worker process has. Ray sets OMP_NUM_THREADS=1 in its workers where it is not
+    set, which OpenBLAS follows, and OpenBLAS on one thread sums in another order than on several: the recognition
+    of a line then differs in its last digits, and a dub made on Ray would differ from the same dub made here."""
+    return {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS") or str(os.cpu_count() or 1)}
 
 
 def _dub(claimed: Sequence[Item], settings: Settings, tracker: Tracker) -> None:
