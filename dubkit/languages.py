@@ -50,3 +50,28 @@ def _lookup(code: str) -> Any:  # a pycountry language record, or None
 
     key = "alpha_2" if len(code) == 2 else "alpha_3"
     return pycountry.languages.get(**{key: code})
+
+
+def chinese_conversion(tag: str) -> str | None:
+    """The OpenCC configuration that writes Chinese in the script *tag* asks for; None for other languages.
+
+    Simplified unless the tag says Traditional, by script (`zh-Hant`) or by a region that writes it (`zh-TW`,
+    `zh-HK`, `zh-MO`); Taiwan and Hong Kong get their own character standards.
+    """
+    if not is_chinese(tag):
+        return None
+    match = _TAG.match(canonical(tag))
+    assert match is not None  # canonical() has checked it
+    region = match["region"] or ""
+    if match["script"] == "Hans" or (match["script"] is None and region not in _TRADITIONAL_REGIONS):
+        return "t2s"
+    return _TRADITIONAL_REGIONS.get(region, "s2t")
+
+
+def is_chinese(tag: str) -> bool:
+    """True for Chinese (`zh`, `zh-Hant`, `cmn`): written without spaces between words, in either script."""
+    return tag.strip().replace("_", "-").split("-")[0].lower() in _CHINESE
+
+
+_CHINESE = frozenset({"zh", "cmn"})
+_TRADITIONAL_REGIONS = {"TW": "s2tw", "HK": "s2hk", "MO": "s2hk"}

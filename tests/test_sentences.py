@@ -136,3 +136,11 @@ def test_join_words_keeps_hyphenated_words_whole() -> None:
 def test_ends_sentence() -> None:
     assert ends_sentence("done.") and ends_sentence('"done."') and ends_sentence("好。")
     assert not ends_sentence("Mr.") and not ends_sentence("e.g.") and not ends_sentence("word,")
+
+
+def test_the_language_changes_nothing_for_spaced_scripts_and_japanese() -> None:
+    ws = words(" ".join(f"w{i}" for i in range(40)), step=1000, gaps={7: 500})
+    segments = (segment("a", ws[:20]), segment("b", ws[20:], "S2"))
+    plain = merge_sentences(segments)
+    assert all(merge_sentences(segments, language=tag) == plain for tag in ("en", "es", "pt-BR", "ja", ""))
+    assert max(line.duration_ms for line in plain) > 7000  # the Chinese 5 s cap does not apply

@@ -1,14 +1,26 @@
-"""Regroup ASR segments into sentence-like lines (Whisper segments cut sentences mid-way). Pure Python."""
+"""Regroup ASR segments into sentence-like lines (Whisper segments cut sentences mid-way).
+
+Chinese is written without spaces and Whisper times it per token (a character or two), so a token boundary is not a
+word boundary: there, jieba's segmenter says where words end, a line is only ever cut between words, and lines are
+kept to a drama's length (`UNSPACED_MAX_MS`). Everything else is pure Python.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
+from dubkit import languages
+from dubkit.errors import BackendUnavailable
 from dubkit.script import Segment, Word
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+UNSPACED_MAX_MS = 5000  # a Chinese line longer than this is cut at its best break between words
 SENTENCE_END = ".?!…。？！"
 CLAUSE_END = ",;:，、；："
 CLOSERS = "\"'”’»)]}）」』】"
@@ -39,14 +51,21 @@ class _Unit:
     speaker: str
     word: Word | None
     confidence: float | None
+    joins_next: bool = False  # the next unit continues this one's word: no line may end here
 
 
-def merge_sentences(segments: Sequence[Segment], max_ms: int = 12000, pause_ms: int = 800) -> tuple[Segment, ...]:
+def merge_sentences(
+    segments: Sequence[Segment], max_ms: int = 12000, pause_ms: int = 800, language: str = ""
+) -> tuple[Segment, ...]:
     """Regroup words into lines ending at sentence punctuation, pauses ≥ `pause_ms` or speaker changes.
 
-    Lines longer than `max_ms` are split at the best comma or pause. Ids are `L0001`… in time order.
+    Lines longer than `max_ms` are split at the best comma or pause. Ids are `L0001`… in time order. For Chinese
+    (*language* `zh`…) lines are cut only between words and at most `UNSPACED_MAX_MS` long.
     """
     units = [unit for segment in sorted(segments, key=lambda s: s.start_ms) for unit in _units(segment)]
+    if languages.is_chinese(language):
+        units = _mark_words(units, pause_ms)
+        max_ms = min(max_ms, UNSPACED_MAX_MS)
     lines: list[list[_Unit]] = []
     current: list[_Unit] = []
     for unit in units:
@@ -129,10 +148,48 @@ def _text_units(segment: Segment) -> list[_Unit]:
 
 def _split_long(line: list[_Unit], max_ms: int) -> list[list[_Unit]]:
     """Recursively split a line longer than `max_ms` at its best break."""
-    if len(line) < 2 or line[-1].end_ms - line[0].start_ms <= max_ms:
+    cuts = [i for i in range(1, len(line)) if not line[i - 1].joins_next]
+    if not cuts or line[-1].end_ms - line[0].start_ms <= max_ms:
         return [line]
-    cut = max(range(1, len(line)), key=lambda i: _break_score(line, i))
+    cut = max(cuts, key=lambda i: _break_score(line, i))
     return _split_long(line[:cut], max_ms) + _split_long(line[cut:], max_ms)
+
+
+def _mark_words(units: list[_Unit], pause_ms: int) -> list[_Unit]:
+    """*units* with `joins_next` set where the next unit goes on with the same word, by jieba's segmentation of each
+    run of speech (a speaker change or a pause of `pause_ms` always ends a word)."""
+    marked: list[_Unit] = []
+    run: list[_Unit] = []
+    for unit in units:
+        if run and (unit.speaker != run[-1].speaker or unit.start_ms - run[-1].end_ms >= pause_ms):
+            marked += _marked_run(run)
+            run = []
+        run.append(unit)
+    return marked + _marked_run(run)
+
+
+def _marked_run(run: list[_Unit]) -> list[_Unit]:
+    ends = {end for _, _, end in _segmenter().tokenize("".join(u.text for u in run))}
+    marked, offset = [], 0
+    for unit in run:
+        offset += len(unit.text)
+        marked.append(dataclasses.replace(unit, joins_next=offset not in ends))
+    return marked
+
+
+@functools.cache
+def _segmenter() -> Any:  # a jieba.Tokenizer
+    """jieba's tokenizer with its own dictionary (in the wheel), loaded once per process."""
+    try:
+        import jieba
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "sentences/zh", f"jieba is not installed ({exc})", "pip install 'dubkit[zh]'"
+        ) from None
+    jieba.setLogLevel(logging.WARNING)  # it logs its dictionary loading at DEBUG to stderr
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    return tokenizer
 
 
 def _break_score(line: list[_Unit], cut: int) -> float:
