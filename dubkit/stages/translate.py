@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
+import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
 
 from dubkit import glossary, languages
@@ -12,7 +14,7 @@ from dubkit.backends import registry
 from dubkit.backends.base import TranslationRequest, Translator
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
-from dubkit.script import Script, formats, model
+from dubkit.script import Script, Segment, formats, model
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
@@ -60,8 +62,31 @@ def run(job: Job, ctx: Context) -> Job:
 
     entry, cached = ctx.cache.entry(key, build)
     script = Script.load(entry / "script.json")
+    check_not_empty(script.segments, name, entry / "script.json")
     report = terms.report(script.segments) if terms else None
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script, glossary=report)
+
+
+def check_not_empty(segments: Sequence[Segment], backend: str, script: Path) -> None:
+    """StageFailed naming the lines that have words but whose translation has none (empty, or only punctuation):
+    dubbed, such a line would be silence where the original speaks.
+
+    The translated *script* stays in the cache, so the message can point at it: a copy with those lines filled in
+    dubs the episode (`--script`); another backend has another key and translates afresh.
+    """
+    empty = [s for s in segments if _has_words(s.text) and not _has_words(s.translation)]
+    if empty:
+        named = "; ".join(f"{s.id} at {s.start_ms / 1000:.1f} s {s.text!r}" for s in empty[:5])
+        more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
+        raise StageFailed(
+            f"translate/{backend} returned no translation for {len(empty)} line(s): {named}{more}. Choose another"
+            f" backend, or fill them in a copy of {script} and dub from it with --script"
+        )
+
+
+def _has_words(text: str) -> bool:
+    """True if *text* has a letter or a digit (in any script), not only spaces and punctuation."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 def load_glossary(ctx: Context, target: str) -> glossary.Glossary:
