@@ -22,7 +22,7 @@ from dubkit import audio, languages
 from dubkit.backends.base import SpeakerEncoder
 from dubkit.casting import cast, speakers
 from dubkit.casting.speakers import Voiceprint
-from dubkit.errors import StageFailed
+from dubkit.errors import BackendUnavailable, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Segment, Transcript, Word, sentences
 from dubkit.stages import ingest
@@ -62,7 +62,9 @@ def run(job: Job, ctx: Context) -> Job:
         transcript = backend.transcribe(job.entry("ingest") / "speech.wav", forced)
         if not transcript.segments:
             raise StageFailed(f"{job.episode.media}: no speech found")
-        lines = sentences.merge_sentences(transcript.segments, max_ms=config.sentence_max_ms, pause_ms=config.pause_ms)
+        language = forced or transcript.language
+        written = in_script(transcript.segments, language)
+        lines = sentences.merge_sentences(written, config.sentence_max_ms, config.pause_ms, language)
         save(work / "transcript.json", dataclasses.replace(transcript, segments=lines))
 
     entry, cached = ctx.cache.entry(key, build)
@@ -72,6 +74,27 @@ def run(job: Job, ctx: Context) -> Job:
         if job.episode.cast_file is not None:
             artefact = _cast_speakers(job.episode.cast_file, ctx, artefact)
     return job.with_artefact(NAME, artefact)
+
+
+def in_script(segments: Sequence[Segment], language: str) -> Sequence[Segment]:
+    """Chinese *segments* written in the script *language* asks for (Simplified unless it says Traditional: Whisper
+    writes either, whatever was spoken), words and all; other languages' segments as they are."""
+    conversion = languages.chinese_conversion(language)
+    if conversion is None:
+        return segments
+    try:
+        import opencc
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "transcribe/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
+        ) from None
+    convert = opencc.OpenCC(conversion).convert
+    return tuple(
+        dataclasses.replace(
+            s, text=convert(s.text), words=tuple(dataclasses.replace(w, text=convert(w.text)) for w in s.words)
+        )
+        for s in segments
+    )
 
 
 def _diarized(job: Job, ctx: Context, asr: Artefact) -> Artefact:
