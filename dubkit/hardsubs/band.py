@@ -21,7 +21,8 @@ ANALYSIS_HEIGHT = 640  # frames are scaled to this height to find the band
 SAMPLES_PER_S = 4.0
 MAX_SAMPLES = 240  # a long video is sampled more sparsely, never more than this in all
 EDGE_STEP = 80  # a luma step (0–255) between neighbouring pixels this sharp is a stroke's edge
-ROW_DENSITY = 0.03  # a row holds text in a frame when this share of its pixels are stroke edges
+ROW_DENSITY = 0.04  # a row holds text in a frame when this share of its pixels more than usual are stroke edges
+BACKGROUND = 10  # "usual": this percentile over the samples (text is absent from at least that many)
 MIN_PRESENCE = 0.15  # a band's rows hold text in at least this share of the samples
 MIN_HEIGHT, MAX_HEIGHT = 0.015, 0.2  # a band's height, as a share of the picture's
 MAX_OFF_CENTRE = 0.06  # the text's centre lies this close to the picture's (share of its width), in the median
@@ -51,23 +52,13 @@ def edge_map(rgb: np.ndarray) -> np.ndarray:
     return edges
 
 
-def differs(before: np.ndarray, after: np.ndarray, overlap: float = 0.7) -> bool:
-    """Whether two edge maps of the same band show different text: less than *overlap* of either's edges lies
-    within a pixel of the other's (encoding noise moves an edge by a pixel; new text moves most of them)."""
+def differs(before: np.ndarray, after: np.ndarray, overlap: float = 0.8) -> bool:
+    """Whether two edge maps of the same band show different text: less than *overlap* of one's edges are edges
+    of the other too (the same text keeps nearly all of them through encoding; new or vanished text, few)."""
     if not before.any() or not after.any():
-        return before.any() != after.any()
-    return max(_covered(before, after), _covered(after, before)) < overlap
-
-
-def _covered(edges: np.ndarray, other: np.ndarray) -> float:
-    """Share of *edges* within one pixel of an edge of *other*."""
-    near = other.copy()
-    near[1:] |= other[:-1]
-    near[:-1] |= other[1:]
-    grown = near.copy()
-    grown[:, 1:] |= near[:, :-1]
-    grown[:, :-1] |= near[:, 1:]
-    return float((edges & grown).sum() / edges.sum())
+        return bool(before.any() != after.any())
+    shared = (before & after).sum()
+    return bool(min(shared / before.sum(), shared / after.sum()) < overlap)
 
 
 def find_band(video: Path) -> Band | None:
@@ -89,15 +80,20 @@ def find_band(video: Path) -> Band | None:
         return None
     scale = info.height / height if info.height else 1.0
     margin = (best.bottom - best.top) * MARGIN
-    top, bottom = max(0, int((best.top - margin) * scale)), min(info.height, int(-(-(best.bottom + margin) * scale // 1)))
+    top, bottom = (
+        max(0, int((best.top - margin) * scale)),
+        min(info.height, int(-(-(best.bottom + margin) * scale // 1))),
+    )
     log.info("subtitle band: rows %d–%d of %d (%d changes)", top, bottom, info.height, best.changes)
     return Band(top, bottom, info.width, info.height, best.presence, best.changes)
 
 
 def _candidate_rows(edges: np.ndarray) -> list[tuple[int, int]]:
     """Runs of rows that hold text in enough samples, small gaps (between two lines of text) bridged."""
-    samples, height, _ = edges.shape
-    presence = (edges.mean(axis=2) >= ROW_DENSITY).mean(axis=0) >= MIN_PRESENCE
+    height = edges.shape[1]
+    density = edges.mean(axis=2)
+    above = density - np.percentile(density, BACKGROUND, axis=0) >= ROW_DENSITY
+    presence = above.mean(axis=0) >= MIN_PRESENCE
     runs: list[tuple[int, int]] = []
     gap = max(1, round(height * 0.01))
     for row in np.flatnonzero(presence):
@@ -110,13 +106,16 @@ def _candidate_rows(edges: np.ndarray) -> list[tuple[int, int]]:
 
 def _judge(band: np.ndarray, top: int, bottom: int, width: int, height: int) -> Band | None:
     """The rows as a Band when their text is centred and changes over time, else None."""
-    showing = [index for index, edges in enumerate(band) if edges.mean() >= ROW_DENSITY / 2]
+    density = band.mean(axis=(1, 2))
+    showing = np.flatnonzero(density - np.percentile(density, BACKGROUND) >= ROW_DENSITY / 2).tolist()
     if len(showing) < MIN_PRESENCE * len(band):
         return None
+    columns = band.sum(axis=1)
+    text_columns = columns - np.percentile(columns, BACKGROUND, axis=0) >= 2
     centres = []
     for index in showing:
-        columns = np.flatnonzero(band[index].any(axis=0))
-        centres.append((columns[0] + columns[-1]) / 2)
+        found = np.flatnonzero(text_columns[index])
+        centres.append((found[0] + found[-1]) / 2 if found.size else 0.0)
     if abs(float(np.median(centres)) - width / 2) > MAX_OFF_CENTRE * width:
         return None
     changes = sum(differs(band[a], band[b]) for a, b in zip(showing, showing[1:], strict=False))

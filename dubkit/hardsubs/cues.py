@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from dubkit import media
-from dubkit.hardsubs.band import ROW_DENSITY, Band, differs, edge_map
+from dubkit.hardsubs.band import Band, differs, edge_map
 
 if TYPE_CHECKING:
     from dubkit.backends.base import TextReader
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MIN_RUN_FRAMES = 3  # a shorter run is a transition (a fade, a cut under the text): not read
+SHOWING = 0.01  # a band with this share of stroke-edge pixels may hold text (a run without any is not read)
 SAMPLE_OFFSET = 2  # a run is read from its third frame (past any transition), or its last if shorter
 MAX_MERGE_GAP = 2  # runs read alike with at most this many frames between them are one cue
 
@@ -63,7 +64,7 @@ def text_runs(video: Path, band: Band) -> Iterator[TextRun]:
             yield TextRun(first, frame.index, start_s, frame.time_s, showing, picture)
             first, start_s = frame.index, frame.time_s
         if previous is None or frame.index - first <= SAMPLE_OFFSET:
-            picture, showing = crop, bool(edges.mean() >= ROW_DENSITY / 2)
+            picture, showing = crop, bool(edges.mean() >= SHOWING)
         previous, last_time = edges, frame.time_s
         end = frame.index + 1
     if previous is not None:
