@@ -80,6 +80,22 @@ class Separator(Backend, Protocol):
     def separate(self, audio_wav: Path, speech_out: Path, bed_out: Path) -> None: ...
 
 
+@dataclass(frozen=True)
+class TextLine:
+    """One line of text read from a picture: its text, the reader's confidence (0–1) and its box (left, top,
+    right, bottom) in the picture's pixels."""
+
+    text: str
+    score: float
+    box: tuple[int, int, int, int]
+
+
+class TextReader(Backend, Protocol):
+    """The text in one RGB picture (height, width, 3), as lines top to bottom, left to right (`ocr_*`)."""
+
+    def read(self, rgb: np.ndarray) -> list[TextLine]: ...
+
+
 class LipSyncer(Backend, Protocol):
     """Speaking faces re-animated to the dubbed speech (`lipsync_*`)."""
 

@@ -131,6 +131,14 @@ SPECS: tuple[BackendSpec, ...] = (
         pip=f"{_TORCH} 'dubkit[lipsync,wav2lip]'",
     ),
     BackendSpec(
+        "ocr",
+        "rapidocr",
+        "dubkit.backends.ocr_rapidocr:RapidOcrReader",
+        "hardsubs",
+        ("rapidocr_onnxruntime", "onnxruntime", "cv2", "pyclipper", "shapely"),
+        pip="pip install 'dubkit[hardsubs]' && pip install --no-deps rapidocr_onnxruntime==1.4.4",
+    ),
+    BackendSpec(
         "tts",
         "coqui",
         "dubkit.backends.tts_coqui:CoquiSynthesizer",
