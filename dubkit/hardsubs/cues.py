@@ -55,7 +55,8 @@ class Cue:
 def text_runs(video: Path, band: Band) -> Iterator[TextRun]:
     """The video split where the band's content changes (every frame decoded, the band cropped)."""
     frame_s = 1.0 / (media.probe(video).fps or 25.0)
-    first, start_s, previous, picture, showing = 0, 0.0, None, None, False
+    first, start_s, previous, showing = 0, 0.0, None, False
+    picture = np.zeros((0, 0, 3), np.uint8)  # set from the first frame on
     last_time = 0.0
     for frame in media.video_frames(video):
         crop = frame.rgb[band.top : band.bottom]
