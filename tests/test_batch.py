@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -317,3 +318,34 @@ def test_unchanged_outputs_are_not_hashed_again_and_a_touched_one_is(tmp_path, m
     assert not ledger.outputs_intact(recorded)
     video.unlink()
     assert not ledger.outputs_intact(recorded)
+
+
+def _open_ledger(folder: str, barrier: Any, results: Any) -> None:
+    barrier.wait()
+    try:
+        opened = ledger.Ledger(Path(folder))
+        opened.add([("e1", "es")])
+        opened.close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - the child reports any failure to the test
+        results.put(repr(exc))
+
+
+def test_batches_creating_one_ledger_at_once_all_open_it(tmp_path):
+    """SQLite refuses a concurrent switch to WAL at once ("database is locked") instead of waiting: three batches
+    starting together on a new output folder must all get the ledger."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    found = []
+    for round_ in range(20):
+        barrier, results = context.Barrier(3), context.Queue()
+        processes = [
+            context.Process(target=_open_ledger, args=(str(tmp_path / str(round_)), barrier, results)) for _ in range(3)
+        ]
+        for process in processes:
+            process.start()
+        found += [results.get(timeout=60) for _ in processes]
+        for process in processes:
+            process.join()
+    assert set(found) == {"ok"}, [f for f in found if f != "ok"][:3]

@@ -24,6 +24,7 @@ from dubkit.cache import sha256_file
 from dubkit.fsutil import process_alive
 
 FILENAME = "ledger.sqlite"
+BUSY_S = 60.0  # how long a statement waits for another process's lock
 PENDING, RUNNING, DONE, FAILED, QUARANTINED = "pending", "running", "done", "failed", "quarantined"
 HOST = socket.gethostname()
 
@@ -72,12 +73,27 @@ def owner_alive(name: str | None) -> bool:
     return process_alive(int(pid)) and _start_time(int(pid)) == start
 
 
+def _write_ahead(db: sqlite3.Connection) -> None:
+    """Put the ledger in WAL mode. Two batches creating one ledger at the same moment: SQLite answers the second's
+    switch "database is locked" at once, without waiting as it does for a write, so it is tried again until the
+    busy time runs out."""
+    deadline = time.monotonic() + BUSY_S
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 class Ledger:
     def __init__(self, outdir: Path) -> None:
         Path(outdir).mkdir(parents=True, exist_ok=True)
         self.path = Path(outdir) / FILENAME
-        self._db = sqlite3.connect(self.path, timeout=60.0, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db = sqlite3.connect(self.path, timeout=BUSY_S, isolation_level=None)
+        _write_ahead(self._db)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(SCHEMA)
         self.me = owner()
