@@ -26,7 +26,10 @@ class Word:
 @dataclass(frozen=True)
 class Segment:
     """One spoken line. `id` is stable across edits; times are integer milliseconds in the source. `subtitle`: what
-    the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation)."""
+    the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation).
+    Where `text` was read from subtitles burned into the source (`dubkit.hardsubs.fusion`): `heard` is what speech
+    recognition heard over the same span and `heard_cer` the character error rate between the two (None: the
+    text is the recognised speech itself)."""
 
     id: str
     start_ms: int
@@ -38,6 +41,8 @@ class Segment:
     voice: str = ""
     words: tuple[Word, ...] = ()
     confidence: float | None = None
+    heard: str = ""
+    heard_cer: float | None = None
 
     @property
     def duration_ms(self) -> int:
