@@ -146,6 +146,7 @@ class Thresholds:
     max_overflow_ms: int = 500
     loudness_tolerance_lu: float = 1.0  # the target and the true-peak limit are the render's (its profile)
     max_duration_diff_s: float = 0.1
+    max_ocr_asr_cer: float = 0.5  # burned-in subtitle against the speech recognised under it
 
 
 @dataclass(frozen=True)

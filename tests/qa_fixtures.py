@@ -29,6 +29,7 @@ THRESHOLDS: dict[str, Any] = {
     "max_true_peak_dbtp": -1.0,
     "target_lufs": -23.0,
     "max_duration_diff_s": 0.1,
+    "max_ocr_asr_cer": 0.5,
 }
 
 SPEAKERS = ("ANNA", "BEN", "NARRATOR")
@@ -93,7 +94,7 @@ def example_report(lines: int = 6) -> dict[str, Any]:
     duration_s = round(cursor_ms / 1000 + 2.0, 3)
     flagged = sum(1 for line in built if line["flags"])
     report = {
-        "schema": "dubkit-qa-report/3",
+        "schema": "dubkit-qa-report/4",
         "original": "episodes/s01e03 The Storm.mp4",
         "dubbed": "dubbed/s01e03 The Storm.es.mp4",
         "script": "dubbed/s01e03 The Storm.es.script.json",

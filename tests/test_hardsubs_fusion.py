@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 
+from dubkit.config import Thresholds
 from dubkit.hardsubs.cues import Cue
 from dubkit.hardsubs.fusion import cleaned_text, fuse, ocr_asr_cer, shown_cues
+from dubkit.qa import report
+from dubkit.qa.heard import Heard
+from dubkit.qa.html import build_html
 from dubkit.script import Script, Segment, Transcript, Word
+from tests.qa_fixtures import SCHEMA_PATH, example_report
 
 pytest.importorskip("opencc", reason="the zh extra (opencc) folds Traditional into Simplified")
 pytest.importorskip("jiwer", reason="the qa extra (jiwer) scores the character error")
@@ -126,3 +132,30 @@ def test_the_script_json_keeps_both_texts_and_older_scripts_still_load():
         del item["heard"], item["heard_cer"]
     loaded = Script.from_json(json.dumps(older))
     assert [(s.heard, s.heard_cer) for s in loaded.segments] == [("", None), ("", None)]
+
+
+def _report_line(segment: Segment) -> dict:
+    script = Script("zh", "en", (segment,))
+    line = report.line_report(segment, None, Heard(segment.translation, 1000, 2400), (None, None), script)
+    line["flags"] = report.line_flags(line, None, Thresholds(), "en")
+    return line
+
+
+def test_qa_flags_a_line_whose_subtitle_and_speech_disagree_and_shows_both():
+    import jsonschema
+
+    base = Segment("L0001", 1000, 2500, "我们明天见", "S1", translation="See you tomorrow")
+    misread = _report_line(replace(base, heard="我不去了", heard_cer=0.8))
+    assert misread["source_asr"] == {"text": "我不去了", "cer": 0.8} and misread["flags"] == ["ocr_asr"]
+    close = _report_line(replace(base, heard="我们明天间", heard_cer=0.2))
+    assert close["flags"] == []
+    plain = _report_line(base)  # its text is the recognised speech: nothing to compare
+    assert plain["source_asr"] is None and plain["flags"] == []
+    found = example_report(3)
+    found["languages"]["source"] = "zh"
+    found["lines"][0] |= {"text": "我们明天见", "source_asr": misread["source_asr"], "flags": ["ocr_asr"]}
+    found["episode"]["lines"]["flagged"] = sum(bool(line["flags"]) for line in found["lines"])
+    jsonschema.validate(found, json.loads(SCHEMA_PATH.read_text()))
+    page = build_html(found)
+    assert "我们明天见" in page and "我不去了" in page and "CER 80 %" in page
+    assert "burned-in vs speech" in page and 'class="said out-text"' in page

@@ -40,6 +40,10 @@ FLAG_LABELS = {
         "the line's subtitle cannot be read in its time: write a shorter `subtitle` for it in the script",
     ),
     "subtitle_rules": ("subtitle rules", "a subtitle cue of the line breaks a timed-text rule"),
+    "ocr_asr": (
+        "burned-in vs speech",
+        "the subtitle burned into the source and the speech recognised under it disagree: a misread or an ad-lib",
+    ),
     "loudness": ("loudness", "integrated loudness is outside the target tolerance"),
     "true_peak": ("true peak", "true peak is above the limit"),
     "av_duration": ("A/V duration", "the dubbed file's audio/video length differs from the original"),
@@ -57,6 +61,7 @@ THRESHOLD_LABELS = {
     "max_true_peak_dbtp": "max true peak (dBTP)",
     "target_lufs": "target loudness (LUFS)",
     "max_duration_diff_s": "max A/V duration difference (s)",
+    "max_ocr_asr_cer": "max burned-in subtitle vs speech CER",
 }
 
 WORD = re.compile(r"\S+")

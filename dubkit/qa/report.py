@@ -36,7 +36,8 @@ from dubkit.script import Script, Segment
 from dubkit.subtitles import layout
 
 VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
-SCHEMA = "dubkit-qa-report/3"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags
+SCHEMA = "dubkit-qa-report/4"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags.
+# 4: a source line read from burned-in subtitles carries the source speech as recognised (`source_asr`, `ocr_asr`)
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off
 READING_RULES = ("max_chars_per_second", "min_duration_ms")  # broken: the subtitle lacks the time to be read
@@ -166,10 +167,19 @@ def line_report(
             "text": heard.text,
             "wer": _round(word_error_rate(segment.translation, heard.text, script.target_language), 3),
         },
+        "source_asr": source_asr(segment),
         "sync": {"before": syncs[0], "after": syncs[1]},
         "flags": [],
         "sample": None,
     }
+
+
+def source_asr(segment: Segment) -> dict | None:
+    """What speech recognition heard over a source line read from burned-in subtitles, and the character error
+    rate between the two (None: the line's text is the recognised speech itself)."""
+    if segment.heard_cer is None:
+        return None
+    return {"text": segment.heard, "cer": _round(segment.heard_cer, 3)}
 
 
 def subtitle_line(segment: Segment, checked: layout.Report) -> dict:
@@ -219,6 +229,9 @@ def line_flags(line: dict, fit: LineFit | None, limits: Thresholds, language: st
         flags.append("overflow")
     if fit is not None and fit.cut_ms > 0:  # lost past the episode's end, however short: always flagged
         flags.append("cut")
+    heard_source = line.get("source_asr")
+    if heard_source is not None and heard_source["cer"] > limits.max_ocr_asr_cer:
+        flags.append("ocr_asr")
     return flags + subtitle_flags(line.get("subtitle"))
 
 

@@ -55,6 +55,7 @@ class Thresholds:
     max_true_peak_dbtp: float
     target_lufs: float
     max_duration_diff_s: float
+    max_ocr_asr_cer: float = 0.5  # absent from reports before schema 4
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,14 @@ class Subtitle:
     text: str
     condensed: bool
     broken: tuple[BrokenRule, ...]
+
+
+@dataclass(frozen=True)
+class SourceAsr:
+    """The source speech as recognised over a line read from burned-in subtitles, and its error against them."""
+
+    text: str
+    cer: float
 
 
 @dataclass(frozen=True)
@@ -94,6 +103,7 @@ class Line:
     flags: tuple[str, ...]
     sample: str | None
     subtitle: Subtitle | None
+    source_asr: SourceAsr | None = None
 
     @property
     def start_shift_ms(self) -> int | None:
@@ -240,6 +250,7 @@ def read_episode(episode: Mapping[str, Any]) -> Episode:
 def read_line(line: Mapping[str, Any], clip: str | None) -> Line:
     """One line; its sample is its own, else the clip the samples list gives it."""
     subtitle = line.get("subtitle")
+    heard_source = line.get("source_asr")
     return Line(
         id=line["id"],
         speaker=line["speaker"],
@@ -261,4 +272,5 @@ def read_line(line: Mapping[str, Any], clip: str | None) -> Line:
         subtitle=None
         if not subtitle
         else Subtitle(subtitle["text"], subtitle["condensed"], tuple(BrokenRule(**b) for b in subtitle["broken"])),
+        source_asr=None if heard_source is None else SourceAsr(heard_source["text"], heard_source["cer"]),
     )
