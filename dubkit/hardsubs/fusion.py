@@ -22,12 +22,15 @@ joined to the cue it continues: the subtitler flashed it, and a line that short 
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import functools
 import logging
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from dubkit import languages
 from dubkit.errors import BackendUnavailable
@@ -83,7 +86,7 @@ def fuse(cues: Sequence[Cue], transcript: Transcript, language: str) -> Transcri
     subtitles (and the speech), for comparing the two texts."""
     shown = shown_cues(cues)
     heard = _heard_words(transcript)
-    owners = [_owner(item.word, shown) for item in heard]
+    owners = _owners([item.word for item in heard], shown)
     under: dict[int, list[_Heard]] = defaultdict(list)
     for item, owner in zip(heard, owners, strict=True):
         if owner is not None:
@@ -158,13 +161,18 @@ def _letter(char: str) -> bool:
 
 
 def _simplified(text: str) -> str:
+    return str(_to_simplified().convert(text))
+
+
+@functools.cache
+def _to_simplified() -> Any:  # an opencc.OpenCC: loading its dictionaries takes ~15 ms, once is enough
     try:
         import opencc
     except ImportError as exc:
         raise BackendUnavailable(
             "hardsubs/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
         ) from None
-    return str(opencc.OpenCC("t2s").convert(text))
+    return opencc.OpenCC("t2s")
 
 
 def _heard_words(transcript: Transcript) -> list[_Heard]:
@@ -177,14 +185,24 @@ def _heard_words(transcript: Transcript) -> list[_Heard]:
     return sorted(heard, key=lambda item: (item.word.start_ms, item.word.end_ms))
 
 
-def _owner(word: Word, shown: Sequence[_Shown]) -> int | None:
-    """The cue *word* falls under: the one it overlaps most, else the nearest within `TOLERANCE_MS`; None."""
-    best, best_overlap = None, -TOLERANCE_MS - 1
-    for index, cue in enumerate(shown):
-        overlap = min(word.end_ms, cue.end_ms) - max(word.start_ms, cue.start_ms)  # negative: the gap between
-        if overlap > best_overlap:
-            best, best_overlap = index, overlap
-    return best
+def _owners(words: Sequence[Word], shown: Sequence[_Shown]) -> list[int | None]:
+    """The cue each word falls under: the one it overlaps most, else the nearest within `TOLERANCE_MS`; None.
+    Only the cues that start near a word are tried (by bisection on the starts), so an episode's hundreds of cues
+    and thousands of words take milliseconds."""
+    starts = [cue.start_ms for cue in shown]
+    longest = max((cue.end_ms - cue.start_ms for cue in shown), default=0)
+    owners: list[int | None] = []
+    for word in words:
+        first = bisect.bisect_left(starts, word.start_ms - TOLERANCE_MS - longest)
+        last = bisect.bisect_right(starts, word.end_ms + TOLERANCE_MS)
+        best, best_overlap = None, -TOLERANCE_MS - 1
+        for index in range(first, last):
+            cue = shown[index]
+            overlap = min(word.end_ms, cue.end_ms) - max(word.start_ms, cue.start_ms)  # negative: the gap between
+            if overlap > best_overlap:
+                best, best_overlap = index, overlap
+        owners.append(best)
+    return owners
 
 
 def _cue_line(cue: _Shown, under: Sequence[_Heard], transcript: Transcript, language: str) -> Segment | None:
