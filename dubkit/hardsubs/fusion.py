@@ -49,15 +49,15 @@ LOGGED_TIMES = 3  # the first few times of the cues left out, in the log line
 
 
 @dataclass(frozen=True)
-class _Shown:
+class ShownCue:
     """A cue as fusion uses it: its text (whitespace cleaned) and its span in milliseconds."""
 
     start_ms: int
     end_ms: int
     text: str
 
-    def joined(self, other: _Shown) -> _Shown:
-        return _Shown(self.start_ms, other.end_ms, sentences.join_words([self.text, other.text]))
+    def joined(self, other: ShownCue) -> ShownCue:
+        return ShownCue(self.start_ms, other.end_ms, sentences.join_words([self.text, other.text]))
 
     @property
     def too_short(self) -> bool:
@@ -92,7 +92,7 @@ def fuse(cues: Sequence[Cue], transcript: Transcript, language: str) -> Transcri
         if owner is not None:
             under[owner].append(item)
     lines: list[Segment] = []
-    captions: list[_Shown] = []
+    captions: list[ShownCue] = []
     for index, cue in enumerate(shown):
         line = _cue_line(cue, under[index], transcript, language)
         if line is None:
@@ -106,16 +106,16 @@ def fuse(cues: Sequence[Cue], transcript: Transcript, language: str) -> Transcri
     return Transcript(transcript.language, numbered, transcript.language_probability)
 
 
-def shown_cues(cues: Sequence[Cue]) -> list[_Shown]:
+def shown_cues(cues: Sequence[Cue]) -> list[ShownCue]:
     """The cues with text, in time order, whitespace cleaned; a cue too short to be said is joined to the cue it
     runs into (else to the one before it, when either is within `MAX_JOIN_GAP_MS`)."""
     spans = [
-        _Shown(round(cue.start_s * 1000), round(cue.end_s * 1000), cleaned_text(cue.text))
+        ShownCue(round(cue.start_s * 1000), round(cue.end_s * 1000), cleaned_text(cue.text))
         for cue in sorted(cues, key=lambda c: c.start_s)
     ]
     spans = [span for span in spans if span.text and span.end_ms > span.start_ms]
-    out: list[_Shown] = []
-    carried: _Shown | None = None
+    out: list[ShownCue] = []
+    carried: ShownCue | None = None
     for index, span in enumerate(spans):
         if carried is not None:
             span, carried = carried.joined(span), None
@@ -185,7 +185,7 @@ def _heard_words(transcript: Transcript) -> list[_Heard]:
     return sorted(heard, key=lambda item: (item.word.start_ms, item.word.end_ms))
 
 
-def _owners(words: Sequence[Word], shown: Sequence[_Shown]) -> list[int | None]:
+def _owners(words: Sequence[Word], shown: Sequence[ShownCue]) -> list[int | None]:
     """The cue each word falls under: the one it overlaps most, else the nearest within `TOLERANCE_MS`; None.
     Only the cues that start near a word are tried (by bisection on the starts), so an episode's hundreds of cues
     and thousands of words take milliseconds."""
@@ -205,7 +205,7 @@ def _owners(words: Sequence[Word], shown: Sequence[_Shown]) -> list[int | None]:
     return owners
 
 
-def _cue_line(cue: _Shown, under: Sequence[_Heard], transcript: Transcript, language: str) -> Segment | None:
+def _cue_line(cue: ShownCue, under: Sequence[_Heard], transcript: Transcript, language: str) -> Segment | None:
     """The line *cue* makes from the words *under* it; None when no speech is under it at all (a caption)."""
     if under:
         heard = sentences.join_words([item.word.text for item in under])
@@ -262,7 +262,7 @@ def _uncovered_lines(uncovered: Sequence[_Heard]) -> list[Segment]:
     return lines
 
 
-def _log_counts(lines: Sequence[Segment], uncovered: Sequence[Segment], captions: Sequence[_Shown]) -> None:
+def _log_counts(lines: Sequence[Segment], uncovered: Sequence[Segment], captions: Sequence[ShownCue]) -> None:
     unheard = sum(1 for line in lines if not line.heard)
     log.info(
         "%d lines from burned-in subtitles (%d with no words heard), %d lines of speech no subtitle covers",
