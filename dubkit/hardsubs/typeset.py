@@ -103,12 +103,11 @@ def font_for(language: str, family: str = "") -> Font:
     return font
 
 
-# --- measuring the originals -----------------------------------------------------------------------------------
-
 DARK = 70  # an outline pixel's luma is at most this (outlines are black or a dark colour)
 BRIGHT_BELOW_FILL = 60  # a fill pixel's luma is at most this far below the brightest fill in the band
-MIN_CONTRAST = 40  # an outline is at least this much darker (luma) than the background around it, else none
-MIN_EDGES = 4  # a band with fewer fill-to-outline edges in its busiest row shows no text
+MIN_CONTRAST = 40  # an outline is at least this much darker (luma) than the background around it to be measured
+USUAL_OUTLINE_EM = 0.08  # the outline assumed where it cannot be measured, in ems (a common subtitle stroke)
+MIN_EDGES = 0.02  # a band whose busiest row has fewer fill-to-outline edges (share of the width) shows no text
 ROW_SHARE = 0.08  # a row holds text when it has this share of the busiest row's edges
 
 
@@ -128,9 +127,10 @@ def style_of(picture: np.ndarray, band: Band) -> Style:
     fill = np.zeros_like(bright)
     fill[box] = bright[box]
     outline_px, ring = _outline(fill, luma, max_px=max(2, round(line_px * 0.2)))
+    font_px = max(MIN_FONT_PX, round(line_px / INK_EM))
     return Style(
-        font_px=max(MIN_FONT_PX, round(line_px / INK_EM)),
-        outline_px=outline_px,
+        font_px=font_px,
+        outline_px=outline_px if outline_px >= 0 else round(font_px * USUAL_OUTLINE_EM, 1),
         centre_y=(band.top + (top + bottom) / 2) / band.height,
         colour=_median_colour(crop[fill], (255, 255, 255)),
         outline_colour=_median_colour(crop[ring], (0, 0, 0)),
@@ -154,7 +154,7 @@ def _text_lines(luma: np.ndarray, bright: np.ndarray) -> list[tuple[int, int]]:
     step = np.abs(right - left) >= EDGE_STEP
     edges = step & (bright[:, 2:] | bright[:, :-2]) & ((right <= DARK) | (left <= DARK))
     counts = edges.sum(axis=1)
-    if counts.max(initial=0) < MIN_EDGES:
+    if counts.max(initial=0) < max(8, MIN_EDGES * luma.shape[1]):  # footage has a few; a line of text, dozens
         return []
     rows = np.flatnonzero(counts >= max(2, ROW_SHARE * counts.max()))
     runs: list[tuple[int, int]] = []
@@ -180,10 +180,12 @@ def _grown(start: int, end: int, counts: np.ndarray, most: int = 2) -> tuple[int
 
 
 def _outline(fill: np.ndarray, luma: np.ndarray, max_px: int) -> tuple[float, np.ndarray]:
-    """The outline's thickness around *fill* and the rings it covers. Rings one pixel wide are grown around the
-    fill; the background's luma is that of the outermost two, the outline's that of the darkest; a pixel darker
-    than halfway between is outline. The thickness sums each ring's share of outline pixels, outwards while at least
-    a quarter of a ring is outline (a partly dark ring is an anti-aliased edge)."""
+    """The outline's thickness around *fill* (−1 when the background is as dark) and the pixels it covers.
+
+    Rings one pixel wide are grown around the fill; the background's luma is that of the outermost two, the
+    outline's that of the darkest; a pixel darker than halfway between is outline. The thickness sums each ring's
+    share of outline pixels, outwards while at least a quarter of a ring is outline (a partly dark ring is an
+    anti-aliased edge)."""
     rings: list[np.ndarray] = []
     grown = fill
     for _ in range(max_px + 2):
@@ -193,8 +195,8 @@ def _outline(fill: np.ndarray, luma: np.ndarray, max_px: int) -> tuple[float, np
     means = [float(luma[ring].mean()) if ring.any() else 255.0 for ring in rings]
     background, darkest = float(luma[rings[-1] | rings[-2]].mean()), min(means[:max_px])
     covered = np.zeros_like(fill)
-    if background - darkest < MIN_CONTRAST:
-        return 0.0, covered
+    if background - darkest < MIN_CONTRAST:  # a dark background hides any outline: assume a usual one
+        return -1.0, covered
     dark = luma <= (background + darkest) / 2
     thickness = 0.0
     for ring in rings[:max_px]:
@@ -218,13 +220,9 @@ def _dilate(mask: np.ndarray) -> np.ndarray:
 
 
 def _median_colour(pixels: np.ndarray, default: RGB) -> RGB:
-    if len(pixels) == 0:
-        return default
-    red, green, blue = (int(v) for v in np.median(pixels.reshape(-1, 3), axis=0))
+    red, green, blue = (int(v) for v in np.median(pixels.reshape(-1, 3), axis=0)) if len(pixels) else default
     return (red, green, blue)
 
-
-# --- setting the translations ----------------------------------------------------------------------------------
 
 BATCH = 48  # cues rendered per ffmpeg run (each one second of the ASS file): bounds the pictures held at once
 MAX_PASSES = 4  # a cue whose rendering overflows the safe area is set smaller and rendered again, this often
@@ -304,8 +302,10 @@ def _ass_file(settings: Sequence[_Setting], font: Font, style: Style, band: Band
     import pysubs2
 
     subs = pysubs2.SSAFile()
-    size = {"PlayResX": str(band.width), "PlayResY": str(band.bottom - band.top)}
-    subs.info.update(size | {"WrapStyle": "2", "ScaledBorderAndShadow": "yes"})  # lines are broken here, not by libass
+    canvas = {"PlayResX": str(band.width), "PlayResY": str(band.bottom - band.top)}
+    subs.info.update(
+        canvas | {"WrapStyle": "2", "ScaledBorderAndShadow": "yes"}
+    )  # lines are broken here, not by libass
     subs.styles["Default"] = pysubs2.SSAStyle(
         fontname=font.family,
         fontsize=style.font_px * font.line_em,
@@ -344,9 +344,6 @@ def _inside_safe_area(rgba: np.ndarray, band: Band) -> bool:
     margin = (1 - SAFE_WIDTH) / 2 * band.width - 1  # a pixel of anti-aliasing may spill
     inside = columns[0] >= margin and columns[-1] < band.width - margin
     return bool(inside and not alpha[0].any() and not alpha[-1].any())
-
-
-# --- compositing ------------------------------------------------------------------------------------------------
 
 
 def typeset(
