@@ -2,7 +2,7 @@
 VENV        ?= .venv
 PYTHON      ?= python3
 PY          := $(VENV)/bin/python
-APT_PACKAGES := apertium apertium-eng-spa apertium-es-pt pocketsphinx-testdata fonts-wqy-zenhei
+APT_PACKAGES := apertium apertium-eng-spa apertium-es-pt pocketsphinx-testdata fonts-wqy-zenhei fonts-dejavu-core
 DEMO        := samples/build/demo.mp4
 
 .PHONY: setup setup-studio demo test test-fast lint bench clean
