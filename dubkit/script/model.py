@@ -26,7 +26,9 @@ class Word:
 @dataclass(frozen=True)
 class Segment:
     """One spoken line. `id` is stable across edits; times are integer milliseconds in the source. `subtitle`: what
-    the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation)."""
+    the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation).
+    `route`: the engines that translated it, leg by leg, with what a leg passed on to the next as a JSON string
+    (`whisper:zh→en "Yes." pivot:en→es`; direct: `apertium:en→es`)."""
 
     id: str
     start_ms: int
@@ -38,6 +40,7 @@ class Segment:
     voice: str = ""
     words: tuple[Word, ...] = ()
     confidence: float | None = None
+    route: str = ""
 
     @property
     def duration_ms(self) -> int:
