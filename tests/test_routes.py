@@ -113,8 +113,8 @@ def test_route_text_with_quotes_stays_one_json_string():
     assert json.loads(described.split(" ", 1)[1].rsplit(" ", 1)[0]) == 'He said "no".'
 
 
-def stage_job(tmp_path: Path, *texts: str):
-    """A job whose transcript (zh) holds *texts*, one second each, ready for the translate stage into Spanish."""
+def stage_job(tmp_path: Path, *texts: str, language: str = "zh"):
+    """A job whose transcript (in *language*) holds *texts*, one second each, for the translate stage into Spanish."""
     from dubkit.job import Artefact, Episode, Job
     from dubkit.script import Segment, Transcript
     from dubkit.stages import transcribe
@@ -122,7 +122,7 @@ def stage_job(tmp_path: Path, *texts: str):
     entry = tmp_path / "transcribe"
     entry.mkdir()
     segments = tuple(Segment(f"L{i}", i * 1000, i * 1000 + 900, text) for i, text in enumerate(texts, 1))
-    transcribe.save(entry / "transcript.json", Transcript("zh", segments))
+    transcribe.save(entry / "transcript.json", Transcript(language, segments))
     artefacts = {"ingest": Artefact("i" * 64, tmp_path, True), "transcribe": Artefact("t" * 64, entry, True)}
     return Job(Episode(tmp_path / "x.mp4", "es"), artefacts)
 
@@ -158,3 +158,9 @@ def test_a_chained_line_left_empty_fails_the_stage(tmp_path, chained_stage):
     translate, ctx = chained_stage
     with pytest.raises(StageFailed, match=r"translate/speech:zh→en rules:en→es .*L2 at 2\.0 s '你好。'"):
         translate.run(stage_job(tmp_path, "对。", "你好。"), ctx)
+
+
+def test_a_direct_line_records_its_one_engine(tmp_path, chained_stage):
+    translate, ctx = chained_stage
+    done = translate.run(stage_job(tmp_path, "Good morning.", language="en"), ctx)
+    assert [(line.translation, line.route) for line in done.script.segments] == [("Buenos días.", "rules:en→es")]
