@@ -12,13 +12,15 @@ setup: $(VENV)/.installed
 # torch first, as the CPU wheel (diarization's speaker encoder needs it); resemblyzer without its dependencies:
 # it requires webrtcvad (an sdist needing a compiler; the `diarize` extra has webrtcvad-wheels) and `typing`.
 # rapidocr_onnxruntime too: it requires opencv-python, which would overwrite mediapipe's opencv-contrib-python.
+# f5-tts only for the real read Mandarin (and English) its wheel ships as WAVs, which the Mandarin tests and
+# benchmark read without importing it (its dependencies are gigabytes).
 $(VENV)/.installed: pyproject.toml
 	@scripts/apt-install $(APT_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e ".[embedded,dev]"
-	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4 rapidocr_onnxruntime==1.4.4
+	$(PY) -m pip install -q --no-deps resemblyzer==0.1.4 rapidocr_onnxruntime==1.4.4 f5-tts==1.1.22
 	touch $@
 
 # Studio backends (openai-whisper, transformers, coqui-tts), the face mesh for lip-sync and Ray; the tests build tiny

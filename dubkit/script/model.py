@@ -29,7 +29,9 @@ class Segment:
     the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation).
     Where `text` was read from subtitles burned into the source (`dubkit.hardsubs.fusion`): `heard` is what speech
     recognition heard over the same span and `heard_cer` the character error rate between the two (None: the
-    text is the recognised speech itself)."""
+    text is the recognised speech itself).
+    `route`: the engines that translated it, leg by leg, with what a leg passed on to the next as a JSON string
+    (`whisper:zh→en "Yes." pivot:en→es`; direct: `apertium:en→es`)."""
 
     id: str
     start_ms: int
@@ -43,6 +45,7 @@ class Segment:
     confidence: float | None = None
     heard: str = ""
     heard_cer: float | None = None
+    route: str = ""
 
     @property
     def duration_ms(self) -> int:

@@ -1,4 +1,5 @@
-"""Translate stage: the whole episode's lines go to one backend at once, for context."""
+"""Translate stage: the whole episode's lines go to one backend at once, for context (or to two chained through
+English, when no backend has the pair: dubkit.stages.routes); each line records its route."""
 
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ from pathlib import Path
 
 from dubkit import glossary, languages
 from dubkit.backends import registry
-from dubkit.backends.base import TranslationRequest, Translator
+from dubkit.backends.base import TranslationRequest
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script, Segment, formats, model
-from dubkit.stages import transcribe
+from dubkit.stages import routes, transcribe
 from dubkit.stages.base import Context
 
 NAME = "translate"
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 
 def run(job: Job, ctx: Context) -> Job:
@@ -31,14 +32,14 @@ def run(job: Job, ctx: Context) -> Job:
     target = languages.canonical(job.episode.target)
     if languages.same_language(source, target):
         raise ConfigError(f"{job.episode.media}: source and target language are both {source}")
-    name, backend = choose_backend(ctx, source, target)
-    options = {"backend": name, "source": source, "target": target}
+    route = choose_route(ctx, source, target)
+    options = {"route": route.label, "source": source, "target": target}
     key = ctx.cache.key(
         NAME,
-        backend.fingerprint(),
+        route.fingerprint(),
         options | ({"glossary": terms.identity()} if terms else {}),
         {"transcript": job.key("transcribe")},
-        code=(sys.modules[__name__], glossary, model),
+        code=(sys.modules[__name__], routes, glossary, model),
     )
 
     def build(work: Path) -> None:
@@ -51,18 +52,16 @@ def run(job: Job, ctx: Context) -> Job:
             spans=tuple((s.start_ms, s.end_ms) for s in segments),
             audio=job.entry("ingest") / "speech.wav",
         )
-        translations = backend.translate(request)
-        if len(translations) != len(segments):
-            raise StageFailed(f"translate/{name}: returned {len(translations)} lines for {len(segments)}")
-        translated = tuple(
-            dataclasses.replace(s, translation=terms.restore(p, t).strip())
-            for s, p, t in zip(segments, protected, translations, strict=True)
-        )
-        Script(source, target, ()).with_segments(translated).save(work / "script.json")
+        legs = route.translate(request)
+        translated = []
+        for index, (segment, kept) in enumerate(zip(segments, protected, strict=True)):
+            texts = [terms.restore(kept, leg[index]).strip() for leg in legs]
+            translated.append(dataclasses.replace(segment, translation=texts[-1], route=route.describe(texts[:-1])))
+        Script(source, target, ()).with_segments(tuple(translated)).save(work / "script.json")
 
     entry, cached = ctx.cache.entry(key, build)
     script = Script.load(entry / "script.json")
-    check_not_empty(script.segments, name, entry / "script.json")
+    check_not_empty(script.segments, route.label, entry / "script.json")
     report = terms.report(script.segments) if terms else None
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script, glossary=report)
 
@@ -98,27 +97,16 @@ def load_glossary(ctx: Context, target: str) -> glossary.Glossary:
     return glossary.load(path, languages.canonical(target))
 
 
-def choose_backend(ctx: Context, source: str, target: str) -> tuple[str, Translator]:
-    """The first preset backend that is usable here and supports the pair; else a ConfigError listing pairs."""
+def choose_route(ctx: Context, source: str, target: str) -> routes.Route:
+    """The preset's backends that are usable here, in its order, routed source → target (see dubkit.stages.routes);
+    a ConfigError listing the pairs they offer when neither one nor two chained reach it."""
     config = ctx.preset.translate
-    offered: list[str] = []
-    for name in config.backends:
-        if not registry.availability(registry.spec("mt", name))[0]:
-            continue
-        backend = ctx.backends.get("mt", name, config.options.get(name, {}))
-        if backend.supports(source, target):
-            return name, backend
-        offered.append(f"{name}: {_describe_pairs(backend.pairs())}")
-    available = "; ".join(offered) or "no translation backend is installed (see `dubkit backends`)"
-    raise ConfigError(f"no translation backend for {source} → {target} (available: {available})")
-
-
-def _describe_pairs(pairs: list[tuple[str, str]]) -> str:
-    targets: dict[str, list[str]] = {}
-    for source, target in pairs:
-        targets.setdefault(target, []).append(source)
-    parts = [f"{'any' if len(s) > 20 else ','.join(sorted(s))}→{t}" for t, s in sorted(targets.items())]
-    return " ".join(parts)
+    usable = [
+        (name, ctx.backends.get("mt", name, config.options.get(name, {})))
+        for name in config.backends
+        if registry.availability(registry.spec("mt", name))[0]
+    ]
+    return routes.plan(usable, source, target)
 
 
 def _from_script(job: Job, ctx: Context, terms: glossary.Glossary) -> Job:
