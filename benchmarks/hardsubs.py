@@ -8,6 +8,14 @@ with punctuation counted; the seconds and frames/s of detection (band + change d
 the scan's cost on the same footage without subtitles (seconds per minute of video), and whether a static sign
 and a corner logo are left alone.
 
+Erase (`hardsubs.erase`, with the band and cues found as above), on the portrait clip and on a clip over a moving
+background (face_4.mp4: a speaker who moves under the text): the share of erased frames (every 5th inside a drawn
+cue) where OCR finds no text at all, and where it finds none of the burned text's characters, with what it read;
+PSNR inside the band against the un-subtitled footage, of erase's pictures and
+after they are encoded (`media.write_video`), and of the subtitled pictures for comparison; whether every pixel
+outside the band was left as decoded; stills (original | subtitled | erased band) as PNG under --out. Then the
+speed of detection (band + change detection) plus erase (decoding included; OCR not) on the footage at 720×1280.
+
     .venv/bin/python benchmarks/hardsubs.py [--out DIR] [--json]
 """
 
@@ -27,9 +35,15 @@ sys.path.insert(0, str(REPO))
 
 from dubkit import hardsubs, media  # noqa: E402
 from dubkit.backends import registry  # noqa: E402
+from dubkit.hardsubs.erase import erase  # noqa: E402
 from tests.hardsub_clips import FOOTAGE, HEIGHT, Burned, burn_clip, draw, letters  # noqa: E402
+from tests.media_fixtures import MEDIA  # noqa: E402
 
 CASES = {"34px-bottom": (34, 0.86), "26px-lower": (26, 0.74), "44px-bottom": (44, 0.88), "30px-middle": (30, 0.62)}
+MOVING = MEDIA / "video" / "talking_heads" / "face_4.mp4"  # 700×700, the speaker's body moves under the band
+ERASE_CASES = {"erase-portrait": (FOOTAGE, HEIGHT, 34, 0.86), "erase-moving": (MOVING, 700, 30, 0.86)}
+OCR_EVERY = 5
+STILLS = 3
 
 
 def character_error(truth: str, read: str) -> float:
@@ -85,16 +99,118 @@ def scan_cost(out: Path) -> dict:
     }
 
 
+def psnr(mse: float) -> float:
+    return round(10 * float(np.log10(255.0**2 / mse)), 2) if mse > 0 else float("inf")
+
+
+def band_mse(picture: np.ndarray, original: np.ndarray, band: hardsubs.Band) -> float:
+    return float(np.mean((picture[band.top : band.bottom].astype(np.float32) - original[band.top : band.bottom]) ** 2))
+
+
+def erase_quality(clip: Burned, footage: tuple[Path, int], reader: object, out: Path) -> dict:
+    """Erase *clip*'s subtitles and compare the band with the footage they were burned onto."""
+    band = hardsubs.find_band(clip.path)
+    if band is None:
+        return {"band": None}
+    cues = hardsubs.read_cues(clip.path, band, reader)  # type: ignore[arg-type]
+    inside = {i for first, end, _ in clip.cues for i in range(first, end)}
+    middles = {(first + end) // 2 for first, end, _ in clip.cues[:STILLS]}
+    drawn = {i: text for first, end, text in clip.cues for i in range(first, end)}
+    figures = {"erased": [], "subtitled": [], "ocr_read": 0, "ocr_found": {}, "outside_identical": True}
+
+    def pictures():
+        burned = media.video_frames(clip.path)
+        originals = media.video_frames(*footage)
+        for frame, erased, original in zip(
+            burned, erase(media.video_frames(clip.path), band, cues), originals, strict=True
+        ):
+            outside = np.delete(erased, np.s_[band.top : band.bottom], axis=0)
+            figures["outside_identical"] &= bool(
+                np.array_equal(outside, np.delete(frame.rgb, np.s_[band.top : band.bottom], axis=0))
+            )
+            if frame.index in inside:
+                figures["erased"].append(band_mse(erased, original.rgb, band))
+                figures["subtitled"].append(band_mse(frame.rgb, original.rgb, band))
+                if (frame.index - min(inside)) % OCR_EVERY == 0:
+                    figures["ocr_read"] += 1
+                    lines = reader.read(erased[band.top : band.bottom])  # type: ignore[attr-defined]
+                    if lines:
+                        figures["ocr_found"][frame.index] = "".join(line.text for line in lines)
+            if frame.index in middles:
+                crops = [p[band.top : band.bottom] for p in (original.rgb, frame.rgb, erased)]
+                Image.fromarray(np.concatenate(crops, axis=1)).save(out / f"{clip.path.stem}-{frame.index}.png")
+            yield erased
+
+    from PIL import Image
+
+    encoded = media.write_video(pictures(), out / f"{clip.path.stem}-erased.mp4", clip.fps)
+    after = [
+        band_mse(frame.rgb, original.rgb, band)
+        for frame, original in zip(media.video_frames(encoded), media.video_frames(*footage), strict=True)
+        if frame.index in inside
+    ]
+    found = figures["ocr_found"]
+    subtitle_left = [index for index, text in found.items() if set(text) & set(letters(drawn[index]))]
+    return {
+        "band": [band.top, band.bottom],
+        "cues": [len(clip.cues), len(cues)],
+        "ocr_frames_read": figures["ocr_read"],
+        "no_text_share": round(1 - len(found) / max(1, figures["ocr_read"]), 4),
+        "no_subtitle_char_share": round(1 - len(subtitle_left) / max(1, figures["ocr_read"]), 4),
+        "ocr_found": found,
+        "psnr_erased": psnr(float(np.mean(figures["erased"]))),
+        "psnr_erased_worst_frame": psnr(max(figures["erased"])),
+        "psnr_encoded": psnr(float(np.mean(after))),
+        "psnr_subtitled": psnr(float(np.mean(figures["subtitled"]))),
+        "outside_band_identical": figures["outside_identical"],
+    }
+
+
+def erase_speed(out: Path, reader: object) -> dict:
+    """Detection (band + change detection) and erase, decoding included, on the footage at 720×1280."""
+    import os
+
+    clip = burn_clip(out / "erase-720x1280.mp4", 45, 0.86, footage=(FOOTAGE, 1280))
+    band = hardsubs.find_band(clip.path)
+    if band is None:
+        return {"band": None}
+    cues = hardsubs.read_cues(clip.path, band, reader)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    found = hardsubs.find_band(clip.path)
+    assert found is not None
+    runs = sum(1 for _ in hardsubs.text_runs(clip.path, found))
+    detect_s = time.perf_counter() - started
+    frames = sum(1 for _ in erase(media.video_frames(clip.path), found, cues))
+    total_s = time.perf_counter() - started
+    return {
+        "size": [band.width, band.height],
+        "frames": frames,
+        "runs": runs,
+        "detect_s": round(detect_s, 2),
+        "erase_s": round(total_s - detect_s, 2),
+        "detect_and_erase_fps": round(frames / total_s, 1),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--only", choices=["read", "erase"], default=None, help="run one section")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="dubkit-hardsubs-"))
     out.mkdir(parents=True, exist_ok=True)
     reader = registry.create("ocr", "rapidocr", {})
-    found = {name: measure(burn_clip(out / f"{name}.mp4", px, y), reader) for name, (px, y) in CASES.items()}
-    found["no subtitles"] = scan_cost(out)
+    found: dict[str, dict] = {}
+    if args.only != "erase":
+        found = {name: measure(burn_clip(out / f"{name}.mp4", px, y), reader) for name, (px, y) in CASES.items()}
+        found["no subtitles"] = scan_cost(out)
+    if args.only != "read":
+        for name, (path, height, px, y) in ERASE_CASES.items():
+            clip = burn_clip(out / f"{name}.mp4", px, y, footage=(path, height))
+            found[name] = erase_quality(clip, (path, height), reader, out)
+        found["erase-speed"] = erase_speed(out, reader)
     if args.json:
         print(json.dumps(found, indent=2))
         return

@@ -54,11 +54,18 @@ def draw(rgb: np.ndarray, text: str, font_px: int, centre_y: float) -> np.ndarra
     return np.asarray(image)
 
 
-def burn_clip(out: Path, font_px: int, centre_y: float, texts: list[str] | None = None, gap: int = 8) -> Burned:
-    """The footage with *texts* burned in one after another (each ~1.6 s, *gap* frames apart; no texts: FLORES
-    sentences that fit), encoded through `media.write_video`."""
-    fps = media.probe(real(FOOTAGE)).fps
-    frames = [frame.rgb for frame in media.video_frames(FOOTAGE, HEIGHT)]
+def burn_clip(
+    out: Path,
+    font_px: int,
+    centre_y: float,
+    texts: list[str] | None = None,
+    gap: int = 8,
+    footage: tuple[Path, int] = (FOOTAGE, HEIGHT),
+) -> Burned:
+    """The *footage* (path, height scaled to) with *texts* burned in one after another (each ~1.6 s, *gap* frames
+    apart; no texts: FLORES sentences that fit), encoded through `media.write_video`."""
+    fps = media.probe(real(footage[0])).fps
+    frames = [frame.rgb for frame in media.video_frames(footage[0], footage[1])]
     width = frames[0].shape[1]
     texts = texts or sentences(max_chars=int(width * 0.9 // font_px), count=len(frames) // (40 + gap))
     cues, first = [], gap

