@@ -104,11 +104,18 @@ def _text_rows(edges: np.ndarray) -> np.ndarray:
 
 def _candidate_rows(texty: np.ndarray) -> list[tuple[int, int]]:
     """Runs of rows that hold text in enough samples, small gaps bridged, each grown over the rows next to it that
-    hold text only while it does (the other line of a two-line cue); distinct runs of a plausible height."""
+    hold text only while it does (the other line of a two-line cue); distinct runs of a plausible height, none
+    inside a taller block that shows text together (a column of characters set vertically, a paragraph)."""
     height = texty.shape[1]
     runs = _runs(np.flatnonzero(texty.mean(axis=0) >= MIN_PRESENCE), gap=max(1, round(height * 0.01)))
     grown = {_grown(texty, top, bottom) for top, bottom in runs}
-    return sorted(rows for rows in grown if MIN_HEIGHT * height <= rows[1] - rows[0] <= MAX_HEIGHT * height)
+    blocks = [(top, bottom) for top, bottom in grown if bottom - top > MAX_HEIGHT * height]
+    return sorted(
+        (top, bottom)
+        for top, bottom in grown
+        if MIN_HEIGHT * height <= bottom - top <= MAX_HEIGHT * height
+        and not any(a <= top and bottom <= b for a, b in blocks)
+    )
 
 
 def _runs(rows: np.ndarray, gap: int) -> list[tuple[int, int]]:
