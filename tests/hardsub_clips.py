@@ -1,5 +1,9 @@
 """Clips with Chinese subtitles burned in, for the hardsubs tests and benchmark: FLORES-200 zho_Hans sentences drawn
-onto real footage (Pillow, Debian's WenQuanYi Zen Hei, white with a black outline), encoded through `dubkit.media`."""
+onto real footage (Pillow, Debian's WenQuanYi Zen Hei, white with a black outline), encoded through `dubkit.media`.
+
+A `Style` varies what dramas vary: the font face, the outline's width, the fill colour, a long cue wrapped onto two
+lines, a karaoke sweep (the fill changes colour from left to right through the cue), a band that flickers (text
+blanked for a frame or two inside a cue) or fades in and out, and text set vertically in a column (a title card)."""
 
 from __future__ import annotations
 
@@ -13,45 +17,68 @@ from dubkit import media
 from tests.media_fixtures import MEDIA, real
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")  # Debian fonts-wqy-zenhei (Makefile APT_PACKAGES)
+ZEN_HEI, ZEN_HEI_SHARP = 0, 2  # faces inside that collection
 FOOTAGE = MEDIA / "video" / "talking_heads" / "portrait_demo1.mp4"
 SENTENCES = MEDIA / "text" / "flores200_devtest" / "zho_Hans.devtest"
 HEIGHT = 960  # the footage (1080×1920) scaled to 540×960
+LINE_SPACING = 1.3  # two lines' centres lie this many font sizes apart
+
+
+@dataclass(frozen=True)
+class Style:
+    """How the cues are drawn. `outline`: pixels (0: a twelfth of the font size, at least 2); `sweep`: the karaoke
+    colour that fills the characters from left to right through each cue ("" for none); `two_lines`: sentences too
+    long for one line, wrapped onto two; `column_x`: set vertically, one column centred at this share of the width
+    (0: horizontally); `flicker`: frames blanked in the middle of every cue; `fade`: frames of fade in and out."""
+
+    face: int = ZEN_HEI
+    outline: int = 0
+    fill: str = "white"
+    sweep: str = ""
+    two_lines: bool = False
+    column_x: float = 0.0
+    flicker: int = 0
+    fade: int = 0
 
 
 @dataclass(frozen=True)
 class Burned:
-    """A clip with subtitles burned in: `cues` are (first frame, end frame exclusive, text)."""
+    """A clip with subtitles burned in: `cues` are (first frame, end frame exclusive, text); `rows`: the top and
+    bottom pixel rows the drawn text covers (all cues together)."""
 
     path: Path
     cues: tuple[tuple[int, int, str], ...]
     font_px: int
     fps: float
+    rows: tuple[int, int] = (0, 0)
+    style: Style = Style()
 
 
-def sentences(max_chars: int, count: int) -> list[str]:
-    """FLORES-200 zho_Hans sentences short enough for one subtitle line, all Chinese (no Latin or digits)."""
+def sentences(max_chars: int, count: int, min_chars: int = 6) -> list[str]:
+    """FLORES-200 zho_Hans sentences of *min_chars* to *max_chars* characters, all Chinese (no Latin or digits)."""
     found = []
     for line in real(SENTENCES).read_text(encoding="utf-8").splitlines():
         text = line.strip()
-        if 6 <= len(text) <= max_chars and not any(c.isascii() for c in text):
+        if min_chars <= len(text) <= max_chars and not any(c.isascii() for c in text):
             found.append(text)
     return found[:count]
 
 
-def draw(rgb: np.ndarray, text: str, font_px: int, centre_y: float) -> np.ndarray:
-    """*text* centred at *centre_y* (share of the height), white with a black outline."""
-    from PIL import Image, ImageDraw, ImageFont
+def draw(rgb: np.ndarray, text: str, font_px: int, centre_y: float, style: Style = Style()) -> np.ndarray:
+    """*text* centred at *centre_y* (share of the height), white with a black outline unless *style* says else."""
+    return _painted(rgb, text, font_px, centre_y, style, style.fill)
 
-    if not FONT.exists():
-        pytest.skip(f"CJK font absent: {FONT} (apt-get install fonts-wqy-zenhei)")
-    image = Image.fromarray(rgb)
-    font = ImageFont.truetype(str(FONT), font_px)
-    where = (image.width / 2, image.height * centre_y)
-    stroke = max(2, font_px // 12)
-    ImageDraw.Draw(image).text(
-        where, text, font=font, fill="white", anchor="mm", stroke_width=stroke, stroke_fill="black"
-    )
-    return np.asarray(image)
+
+def text_rows(text: str, font_px: int, centre_y: float, style: Style = Style()) -> tuple[int, int]:
+    """The top and bottom pixel rows *text* covers when drawn on the footage's picture."""
+    from PIL import Image, ImageDraw
+
+    canvas = ImageDraw.Draw(Image.new("RGB", (HEIGHT * 9 // 16, HEIGHT)))
+    boxes = [
+        canvas.textbbox(where, line, font=_font(font_px, style), anchor="mm", stroke_width=_outline(font_px, style))
+        for where, line in _placed(text, font_px, centre_y, style)
+    ]
+    return int(min(box[1] for box in boxes)), int(-(-max(box[3] for box in boxes) // 1))
 
 
 def burn_clip(
@@ -61,13 +88,13 @@ def burn_clip(
     texts: list[str] | None = None,
     gap: int = 8,
     footage: tuple[Path, int] = (FOOTAGE, HEIGHT),
+    style: Style = Style(),
 ) -> Burned:
     """The *footage* (path, height scaled to) with *texts* burned in one after another (each ~1.6 s, *gap* frames
     apart; no texts: FLORES sentences that fit), encoded through `media.write_video`."""
     fps = media.probe(real(footage[0])).fps
     frames = [frame.rgb for frame in media.video_frames(footage[0], footage[1])]
-    width = frames[0].shape[1]
-    texts = texts or sentences(max_chars=int(width * 0.9 // font_px), count=len(frames) // (40 + gap))
+    texts = texts or _fitting(frames[0].shape[1], font_px, len(frames) // (40 + gap), style)
     cues, first = [], gap
     for index, text in enumerate(texts):
         end = first + 36 + 4 * (index % 3)  # cue lengths vary
@@ -76,11 +103,15 @@ def burn_clip(
         cues.append((first, end, text))
         first = end + gap
     burned = [
-        next((draw(rgb, text, font_px, centre_y) for a, b, text in cues if a <= i < b), rgb)
+        next(
+            (_cue_frame(rgb, text, font_px, centre_y, style, (i - a, b - a)) for a, b, text in cues if a <= i < b), rgb
+        )
         for i, rgb in enumerate(frames)
     ]
     media.write_video(burned, out, fps)
-    return Burned(out, tuple(cues), font_px, fps)
+    spans = [text_rows(text, font_px, centre_y, style) for _, _, text in cues]
+    rows = (min(top for top, _ in spans), max(bottom for _, bottom in spans)) if spans else (0, 0)
+    return Burned(out, tuple(cues), font_px, fps, rows, style)
 
 
 def letters(text: str) -> str:
@@ -89,3 +120,87 @@ def letters(text: str) -> str:
     import unicodedata
 
     return "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+
+
+def _fitting(width: int, font_px: int, count: int, style: Style) -> list[str]:
+    """FLORES sentences for *count* cues: one line's worth, two lines' (longer than one) with `two_lines`, or a
+    column's (the picture's height) when set vertically."""
+    if style.column_x:
+        return sentences(max_chars=int(HEIGHT * 0.5 // font_px), count=count, min_chars=4)
+    per_line = int(width * 0.9 // font_px)
+    if style.two_lines:
+        return sentences(max_chars=2 * per_line, count=count, min_chars=per_line + 1)
+    return sentences(max_chars=per_line, count=count)
+
+
+def _font(font_px: int, style: Style):  # noqa: ANN202 - PIL.ImageFont.FreeTypeFont
+    from PIL import ImageFont
+
+    if not FONT.exists():
+        pytest.skip(f"CJK font absent: {FONT} (apt-get install fonts-wqy-zenhei)")
+    return ImageFont.truetype(str(FONT), font_px, index=style.face)
+
+
+def _outline(font_px: int, style: Style) -> int:
+    return style.outline or max(2, font_px // 12)
+
+
+def _placed(text: str, font_px: int, centre_y: float, style: Style) -> list[tuple[tuple[float, float], str]]:
+    """(centre, text) of each piece drawn: one line; two balanced lines around *centre_y*; or one character per
+    cell down a column centred at *centre_y*."""
+    width = HEIGHT * 9 / 16
+    if style.column_x:
+        top = HEIGHT * centre_y - font_px * (len(text) - 1) / 2
+        return [((width * style.column_x, top + font_px * i), char) for i, char in enumerate(text)]
+    if style.two_lines and len(text) * font_px > width * 0.9:
+        half = -(-len(text) // 2)
+        offset = font_px * LINE_SPACING / 2
+        return [
+            ((width / 2, HEIGHT * centre_y - offset), text[:half]),
+            ((width / 2, HEIGHT * centre_y + offset), text[half:]),
+        ]
+    return [((width / 2, HEIGHT * centre_y), text)]
+
+
+def _painted(rgb: np.ndarray, text: str, font_px: int, centre_y: float, style: Style, fill: str) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(rgb)
+    canvas = ImageDraw.Draw(image)
+    for where, piece in _placed(text, font_px, centre_y, style):
+        canvas.text(
+            where,
+            piece,
+            font=_font(font_px, style),
+            fill=fill,
+            anchor="mm",
+            stroke_width=_outline(font_px, style),
+            stroke_fill="black",
+        )
+    return np.asarray(image)
+
+
+def _cue_frame(
+    rgb: np.ndarray, text: str, font_px: int, centre_y: float, style: Style, at: tuple[int, int]
+) -> np.ndarray:
+    """Frame *at[0]* of a cue *at[1]* frames long: the text drawn as *style* says (blanked, faded or swept)."""
+    offset, length = at
+    middle = length // 2
+    if style.flicker and middle <= offset < middle + style.flicker:
+        return rgb
+    drawn = _painted(rgb, text, font_px, centre_y, style, style.fill)
+    if style.sweep:
+        swept = _painted(rgb, text, font_px, centre_y, style, style.sweep)
+        left, right = _columns(drawn, rgb)
+        edge = left + (right - left) * (offset + 1) / length
+        drawn = np.where((np.arange(rgb.shape[1]) < edge)[None, :, None], swept, drawn)
+    if style.fade:
+        alpha = min(1.0, (offset + 1) / (style.fade + 1), (length - offset) / (style.fade + 1))
+        drawn = (rgb * (1 - alpha) + drawn * alpha).round().astype(np.uint8)
+    return drawn
+
+
+def _columns(drawn: np.ndarray, rgb: np.ndarray) -> tuple[int, int]:
+    """The leftmost and rightmost pixel columns where drawing changed the picture."""
+    changed = np.flatnonzero((drawn != rgb).any(axis=(0, 2)))
+    return (int(changed[0]), int(changed[-1]) + 1) if changed.size else (0, 0)

@@ -1,6 +1,8 @@
 """Burned-in subtitles read back: FLORES-200 Chinese sentences drawn onto real footage (Pillow, a Debian CJK font,
 white with a black outline) at two sizes and two heights; the band is found, the cues' in and out points land
-within a frame, and PP-OCRv4 reads them with at most 2 % character error. A static sign is no band."""
+within a frame, and PP-OCRv4 reads them with at most 2 % character error. A static sign is no band. The hard
+cases: a large font with only two cues, two-line cues, subtitles at the top, another face, outline and fill, a
+karaoke sweep, a flickering or fading band, and vertical title text (no band)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,19 @@ from pathlib import Path
 import pytest
 
 from dubkit import hardsubs, media
-from tests.hardsub_clips import FOOTAGE, HEIGHT, Burned, burn_clip, draw, letters
+from tests.hardsub_clips import FOOTAGE, HEIGHT, ZEN_HEI_SHARP, Burned, Style, burn_clip, draw, letters
 from tests.media_fixtures import real
 
 CASES = {"large-bottom": (34, 0.86), "small-lower": (26, 0.74)}
+HARD = {
+    "44px-two-cues": (44, 0.88, Style()),
+    "two-lines": (30, 0.84, Style(two_lines=True)),
+    "top": (30, 0.12, Style()),
+    "sharp-yellow-outline5": (34, 0.84, Style(face=ZEN_HEI_SHARP, outline=5, fill="#ffe14d")),
+    "karaoke": (30, 0.84, Style(sweep="#3cb4ff")),
+    "flicker": (30, 0.84, Style(flicker=2)),
+    "fade": (30, 0.84, Style(fade=3)),
+}
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
@@ -67,3 +78,55 @@ def test_the_cues_read_back_with_little_character_error(burned: Burned) -> None:
         assert cue.start_s == pytest.approx(cue.first / burned.fps, abs=0.5 / burned.fps)
     truth = "".join(text for _, _, text in burned.cues)
     assert jiwer.cer(letters(truth), letters("".join(cue.text for cue in cues))) <= 0.02
+
+
+@pytest.fixture(scope="module", params=sorted(HARD))
+def hard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Burned:
+    font_px, centre_y, style = HARD[request.param]
+    return burn_clip(tmp_path_factory.mktemp("hard") / f"{request.param}.mp4", font_px, centre_y, style=style)
+
+
+@pytest.mark.slow
+def test_the_hard_cases_are_found_and_read(hard: Burned) -> None:
+    import jiwer
+
+    from dubkit.backends import registry
+
+    band = hardsubs.find_band(hard.path)
+    assert band is not None
+    assert band.top <= hard.rows[0] and band.bottom >= hard.rows[1], (band, hard.rows)
+    assert band.bottom - band.top <= 2.5 * (hard.rows[1] - hard.rows[0]), (band, hard.rows)
+    cues = hardsubs.read_cues(hard.path, band, registry.create("ocr", "rapidocr", {}))
+    assert len(cues) == len(hard.cues)
+    fade = hard.style.fade
+    for cue, (first, end, _text) in zip(cues, hard.cues, strict=True):
+        assert abs(cue.first - first) <= 1 + fade // 2 and abs(cue.end - end) <= 1 + fade // 2, (cue, first, end)
+        assert cue.lines == (2 if hard.style.two_lines else 1)
+        assert 0 <= cue.box[1] < cue.box[3] <= band.bottom - band.top and cue.box[0] < cue.box[2] <= band.width
+    truth = "".join(text for _, _, text in hard.cues)
+    assert jiwer.cer(letters(truth), letters("".join(cue.text for cue in cues))) <= 0.02
+
+
+@pytest.mark.parametrize("column_x", [0.9, 0.5])
+def test_vertical_title_text_is_no_band(tmp_path: Path, column_x: float) -> None:
+    clip = burn_clip(tmp_path / "column.mp4", 30, 0.45, style=Style(column_x=column_x))
+    assert len(clip.cues) >= 3  # the column changes often enough: only its shape may rule it out
+    assert hardsubs.find_band(clip.path) is None
+
+
+def test_captions_at_the_top_lose_to_subtitles_that_change_more(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    fps = media.probe(real(FOOTAGE)).fps
+    top = burn_clip(tmp_path / "top.mp4", 28, 0.1, texts=["第一集", "重逢"], gap=60)
+    frames = [frame.rgb for frame in media.video_frames(top.path)]
+    bottom = burn_clip(tmp_path / "bottom.mp4", 30, 0.85)
+    both = [
+        next((draw(rgb, text, 30, 0.85) for a, b, text in bottom.cues if a <= i < b), rgb)
+        for i, rgb in enumerate(frames)
+    ]
+    clip = media.write_video(both, tmp_path / "both.mp4", fps)
+    with caplog.at_level("INFO", logger="dubkit.hardsubs.band"):
+        band = hardsubs.find_band(clip)
+    assert band is not None and band.top <= bottom.rows[0] and band.bottom >= bottom.rows[1], (band, bottom.rows)
+    assert any("second text band" in message for message in caplog.messages), caplog.messages

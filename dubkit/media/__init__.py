@@ -14,7 +14,7 @@ from dubkit.media.audio import decode_audio, extract_audio, time_stretch
 from dubkit.media.loudness import Loudness, measure_loudness, normalize_loudness
 from dubkit.media.muxing import concat, mux, still_video
 from dubkit.media.probing import CONTAINERS, IMAGES, MediaInfo, open_input, origin_s, probe, stream_durations
-from dubkit.media.video import Frame, video_frames, video_span, write_video
+from dubkit.media.video import Frame, sampled_frames, video_frames, video_span, write_video
 
 # The code identity of the facade's modules (probing, video, audio, loudness, muxing) in cache keys: bump when a
 # change there changes the bytes of a cache entry (see dubkit.cache).
@@ -35,6 +35,7 @@ __all__ = [
     "open_input",
     "origin_s",
     "probe",
+    "sampled_frames",
     "still_video",
     "stream_durations",
     "time_stretch",
