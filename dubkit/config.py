@@ -83,6 +83,27 @@ class LipsyncConfig:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+HARDSUB_MODES = ("replace", "erase", "keep")
+
+
+@dataclass(frozen=True)
+class HardsubsConfig:
+    """Subtitles burned into the source picture (`dubkit.hardsubs`). `scan`: look for them (a few sampled frames
+    per second; off: the source is taken to have none). `read`: their text is the transcript's text, timed by the
+    speech. `mode`, where they are found: `replace` them with the translated subtitles, `erase` them, or `keep` the
+    picture as it is. `backend`: the text reader (`ocr_*`)."""
+
+    scan: bool = True
+    read: bool = True
+    mode: str = "replace"
+    backend: str = "rapidocr"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.mode not in HARDSUB_MODES:
+            raise ValueError(f"mode must be one of {', '.join(HARDSUB_MODES)}, not {self.mode!r}")
+
+
 @dataclass(frozen=True)
 class LoudnessTarget:
     """Integrated loudness (LUFS = LKFS) the dub track is normalized to; the true-peak limit (dBTP) it stays under."""
@@ -206,6 +227,7 @@ class Preset:
     transcribe: TranscribeConfig = TranscribeConfig()
     translate: TranslateConfig = TranslateConfig()
     synthesize: SynthesizeConfig = SynthesizeConfig()
+    hardsubs: HardsubsConfig = HardsubsConfig()
     lipsync: LipsyncConfig = LipsyncConfig()
     render: RenderConfig = RenderConfig()
     qa: QaConfig = QaConfig()
@@ -235,6 +257,11 @@ def without_lipsync(preset: Preset) -> Preset:
     return dataclasses.replace(preset, lipsync=dataclasses.replace(preset.lipsync, enabled=False))
 
 
+def with_hardsubs_mode(preset: Preset, mode: str) -> Preset:
+    """The preset with what is done to burned-in subtitles replaced (`--hardsubs`)."""
+    return dataclasses.replace(preset, hardsubs=dataclasses.replace(preset.hardsubs, mode=mode))
+
+
 def without_qa(preset: Preset) -> Preset:
     return dataclasses.replace(preset, qa=dataclasses.replace(preset.qa, enabled=False))
 
@@ -254,6 +281,7 @@ _NESTED = {
     "transcribe": TranscribeConfig,
     "translate": TranslateConfig,
     "synthesize": SynthesizeConfig,
+    "hardsubs": HardsubsConfig,
     "lipsync": LipsyncConfig,
     "render": RenderConfig,
     "fit": FitConfig,

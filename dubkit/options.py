@@ -17,7 +17,16 @@ from typing import Any, TypeVar
 import click
 
 from dubkit.casting.voices import parse_cast
-from dubkit.config import Preset, load_preset, with_asr_model, with_glossary, without_lipsync, without_qa
+from dubkit.config import (
+    HARDSUB_MODES,
+    Preset,
+    load_preset,
+    with_asr_model,
+    with_glossary,
+    with_hardsubs_mode,
+    without_lipsync,
+    without_qa,
+)
 from dubkit.job import Episode
 
 _PATHS = ("cast_file", "glossary")
@@ -26,8 +35,8 @@ _PATHS = ("cast_file", "glossary")
 @dataclass(frozen=True)
 class EpisodeOptions:
     """How to dub an episode: its source language (None: detected), the preset, the transcription model in place
-    of the preset's, a speaker → voice cast, a series cast file, a glossary in place of the preset's, and whether
-    to lip-sync and to write the review report."""
+    of the preset's, a speaker → voice cast, a series cast file, a glossary in place of the preset's, whether
+    to lip-sync and to write the review report, and what to do with subtitles burned into the picture."""
 
     source: str | None = None
     pipeline: str | None = None
@@ -37,6 +46,7 @@ class EpisodeOptions:
     glossary: Path | None = None
     lipsync: bool = True
     qa: bool = True
+    hardsubs: str | None = None  # replace, erase or keep burned-in subtitles (None: the preset's choice)
 
     @classmethod
     def from_cli(cls, params: MutableMapping[str, Any]) -> EpisodeOptions:
@@ -52,6 +62,7 @@ class EpisodeOptions:
             glossary=values["glossary"],
             lipsync=not values["no_lipsync"],
             qa=not values["no_qa"],
+            hardsubs=values["hardsubs"],
         )
 
     def overridden(self, **values: Any) -> EpisodeOptions:
@@ -66,6 +77,7 @@ class EpisodeOptions:
         """*preset* changed as these options ask: no lip-sync, no review, another glossary or transcription model."""
         preset = preset if self.lipsync else without_lipsync(preset)
         preset = preset if self.qa else without_qa(preset)
+        preset = with_hardsubs_mode(preset, self.hardsubs) if self.hardsubs else preset
         preset = with_glossary(preset, self.glossary.resolve()) if self.glossary else preset
         return with_asr_model(preset, self.asr_model) if self.asr_model else preset
 
@@ -120,6 +132,12 @@ _OPTIONS = (
     ),
     _Option(("--no-lipsync",), "Keep the original picture.", attributes={"is_flag": True}),
     _Option(("--no-qa",), "Skip the review report.", attributes={"is_flag": True}),
+    _Option(
+        ("--hardsubs",),
+        "Subtitles burned into the picture: replace them with the dub's, erase them, or keep them (default: the"
+        " preset's, replace).",
+        attributes={"type": click.Choice(HARDSUB_MODES)},
+    ),
 )
 CLI_PARAMS = tuple(click.Option(option.declarations).name for option in _OPTIONS)  # source, ..., no_qa
 

@@ -18,10 +18,10 @@ from dubkit.errors import ConfigError, DubkitError, describe
 from dubkit.fsutil import atomic_path, copy_tree_atomic
 from dubkit.job import Episode, Job
 from dubkit.script import formats
-from dubkit.stages import ingest, lipsync, qa, render, synthesize, transcribe, translate
+from dubkit.stages import hardsubs, ingest, lipsync, qa, render, synthesize, transcribe, translate
 from dubkit.stages.base import Backends, Context, Progress, _no_progress
 
-STAGES = (ingest, transcribe, translate, synthesize, lipsync, render, qa)
+STAGES = (ingest, hardsubs, transcribe, translate, synthesize, lipsync, render, qa)
 STAGE_NAMES = tuple(stage.NAME for stage in STAGES)
 
 

@@ -145,21 +145,23 @@ def _outline(font_px: int, style: Style) -> int:
     return style.outline or max(2, font_px // 12)
 
 
-def _placed(text: str, font_px: int, centre_y: float, style: Style) -> list[tuple[tuple[float, float], str]]:
-    """(centre, text) of each piece drawn: one line; two balanced lines around *centre_y*; or one character per
-    cell down a column centred at *centre_y*."""
-    width = HEIGHT * 9 / 16
+def _placed(
+    text: str, font_px: int, centre_y: float, style: Style, size: tuple[int, int] = (HEIGHT * 9 // 16, HEIGHT)
+) -> list[tuple[tuple[float, float], str]]:
+    """(centre, text) of each piece drawn on a picture of *size* (width, height): one line; two balanced lines
+    around *centre_y*; or one character per cell down a column centred at *centre_y*."""
+    width, height = size
     if style.column_x:
-        top = HEIGHT * centre_y - font_px * (len(text) - 1) / 2
+        top = height * centre_y - font_px * (len(text) - 1) / 2
         return [((width * style.column_x, top + font_px * i), char) for i, char in enumerate(text)]
     if style.two_lines and len(text) * font_px > width * 0.9:
         half = -(-len(text) // 2)
         offset = font_px * LINE_SPACING / 2
         return [
-            ((width / 2, HEIGHT * centre_y - offset), text[:half]),
-            ((width / 2, HEIGHT * centre_y + offset), text[half:]),
+            ((width / 2, height * centre_y - offset), text[:half]),
+            ((width / 2, height * centre_y + offset), text[half:]),
         ]
-    return [((width / 2, HEIGHT * centre_y), text)]
+    return [((width / 2, height * centre_y), text)]
 
 
 def _painted(rgb: np.ndarray, text: str, font_px: int, centre_y: float, style: Style, fill: str) -> np.ndarray:
@@ -167,7 +169,7 @@ def _painted(rgb: np.ndarray, text: str, font_px: int, centre_y: float, style: S
 
     image = Image.fromarray(rgb)
     canvas = ImageDraw.Draw(image)
-    for where, piece in _placed(text, font_px, centre_y, style):
+    for where, piece in _placed(text, font_px, centre_y, style, image.size):
         canvas.text(
             where,
             piece,

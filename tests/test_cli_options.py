@@ -124,6 +124,7 @@ HONOURED = {
     ),
     "--no-lipsync": (["--no-lipsync"], lambda episode, preset: not preset.lipsync.enabled and preset.qa.enabled),
     "--no-qa": (["--no-qa"], lambda episode, preset: not preset.qa.enabled and preset.lipsync.enabled),
+    "--hardsubs": (["--hardsubs", "erase"], lambda episode, preset: preset.hardsubs.mode == "erase"),
 }
 
 

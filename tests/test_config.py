@@ -21,6 +21,14 @@ def test_unknown_key_names_file_and_key(tmp_path):
         load_preset(str(path))
 
 
+def test_burned_in_subtitles_are_replaced_by_default_and_a_wrong_mode_names_the_choices(tmp_path):
+    assert load_preset().hardsubs.mode == "replace" and load_preset().hardsubs.scan
+    path = tmp_path / "bad.toml"
+    path.write_text('[hardsubs]\nmode = "blur"\n')
+    with pytest.raises(ConfigError, match=r"bad\.toml.*replace, erase, keep.*'blur'"):
+        load_preset(str(path))
+
+
 def test_unknown_preset_lists_known():
     with pytest.raises(ConfigError, match="default"):
         load_preset("no-such-preset")

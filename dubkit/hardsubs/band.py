@@ -19,6 +19,7 @@ import numpy as np
 from dubkit import media
 
 log = logging.getLogger(__name__)
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 ANALYSIS_HEIGHT = 640  # frames are scaled to this height to find the band
 SAMPLES_PER_S = 4.0

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from dubkit.backends.base import TextLine, TextReader
 
 log = logging.getLogger(__name__)
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 MIN_RUN_FRAMES = 3  # a shorter run is a transition (a fade, a cut under the text): not read
 SHOWING = 0.01  # a band with this share of stroke-edge pixels may hold text (a run without any is not read)

@@ -27,6 +27,7 @@ from dubkit.errors import MediaError
 from dubkit.hardsubs.band import Band
 from dubkit.hardsubs.cues import Cue
 
+VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 CONTEXT = 4  # clean frames kept before a cue, and read ahead after it, as references for the fill
 MAX_HELD = 96  # a longer cue is erased in pieces of this many frames (memory: one piece of full frames)
 MASK_SAMPLES = 12  # frames of a cue its glyph mask is found from

@@ -46,7 +46,7 @@ def run(job: Job, ctx: Context) -> Job:
     assert job.script is not None
     target = languages.canonical(job.script.target_language)
     bed = _bed(job, ctx)
-    tags = labels.for_dub(target, job.script.source_language, lip_synced="lipsync" in job.artefacts)
+    tags = labels.for_dub(target, job.script.source_language, lip_synced=_lip_synced(job))
     rules, fps = ctx.preset.subtitles.for_language(target), float(ingest.info(job).get("fps") or 0.0)
     options = {
         **dataclasses.asdict(config),  # every preset option, whatever it is
@@ -90,6 +90,11 @@ def run(job: Job, ctx: Context) -> Job:
     entry, cached = ctx.cache.entry(key, build)
     counts = layout.Report.from_dict(json.loads((entry / "subtitles.json").read_text())).counts()
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts))
+
+
+def _lip_synced(job: Job) -> bool:
+    """Whether the picture stage re-animated faces (it may have edited only burned-in subtitles)."""
+    return "lipsync" in job.artefacts and bool(job.artefacts["lipsync"].counts.get("lip_synced", 1))
 
 
 def _subtitle_options(rules: SubtitleConfig, fps: float, language: str) -> dict:

@@ -5,6 +5,10 @@ embeds every line, the embeddings are clustered, and lines are labelled S1, S2, 
 each speaker's voiceprint (mean embedding, median F0) is kept in `speakers.json`. That is a cache entry of its
 own, keyed on the transcript. With a cast file, the episode's speakers are then renamed to the series' speakers
 their voices match (a third, small entry), and speakers the series has not heard yet are added to the file.
+
+Where subtitles are burned into the picture (the hardsubs stage read them), their human-written text becomes the
+lines' text, timed and attributed to speakers by the recognised words; each line keeps what was heard beside it
+(`dubkit.hardsubs.fusion`; one more entry, on the transcript and the cues).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,9 +28,10 @@ from dubkit.backends.base import SpeakerEncoder
 from dubkit.casting import cast, speakers
 from dubkit.casting.speakers import Voiceprint
 from dubkit.errors import BackendUnavailable, StageFailed
+from dubkit.hardsubs import fusion
 from dubkit.job import Artefact, Job
 from dubkit.script import Segment, Transcript, Word, sentences
-from dubkit.stages import ingest
+from dubkit.stages import hardsubs, ingest
 from dubkit.stages.base import Context
 
 log = logging.getLogger(__name__)
@@ -73,28 +79,56 @@ def run(job: Job, ctx: Context) -> Job:
         artefact = _diarized(job, ctx, artefact)
         if job.episode.cast_file is not None:
             artefact = _cast_speakers(job.episode.cast_file, ctx, artefact)
-    return job.with_artefact(NAME, artefact)
+    return job.with_artefact(NAME, _fused(job, ctx, artefact))
 
 
 def in_script(segments: Sequence[Segment], language: str) -> Sequence[Segment]:
     """Chinese *segments* written in the script *language* asks for (Simplified unless it says Traditional: Whisper
     writes either, whatever was spoken), words and all; other languages' segments as they are."""
-    conversion = languages.chinese_conversion(language)
-    if conversion is None:
+    convert = script_converter(language)
+    if convert is None:
         return segments
-    try:
-        import opencc
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "transcribe/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
-        ) from None
-    convert = opencc.OpenCC(conversion).convert
     return tuple(
         dataclasses.replace(
             s, text=convert(s.text), words=tuple(dataclasses.replace(w, text=convert(w.text)) for w in s.words)
         )
         for s in segments
     )
+
+
+def script_converter(language: str) -> Callable[[str], str] | None:
+    """Text → the same text in the Chinese script *language* asks for (OpenCC); None for other languages."""
+    conversion = languages.chinese_conversion(language)
+    if conversion is None:
+        return None
+    try:
+        import opencc
+    except ImportError as exc:
+        raise BackendUnavailable(
+            "transcribe/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
+        ) from None
+    return opencc.OpenCC(conversion).convert
+
+
+def _fused(job: Job, ctx: Context, heard: Artefact) -> Artefact:
+    """The transcript's text taken from the subtitles burned into the picture, timed and attributed to speakers
+    through the recognised words (`dubkit.hardsubs.fusion`); a cache entry of its own, on the transcript and cues."""
+    burned = hardsubs.load(job)
+    if burned is None or not burned.cues or not ctx.preset.hardsubs.read:
+        return heard
+    inputs = {"transcript": heard.key, "cues": job.key(hardsubs.NAME)}
+    key = ctx.cache.key("fuse", {}, {}, inputs, code=(sys.modules[__name__], fusion))
+
+    def build(work: Path) -> None:
+        transcript = load(heard.path / "transcript.json")
+        convert = script_converter(transcript.language) or str
+        cues = [dataclasses.replace(cue, text=convert(cue.text)) for cue in burned.cues]
+        save(work / "transcript.json", fusion.fuse(cues, transcript, transcript.language))
+        if (heard.path / "speakers.json").exists():
+            shutil.copyfile(heard.path / "speakers.json", work / "speakers.json")
+
+    entry, cached = ctx.cache.entry(key, build)
+    return Artefact(key.digest, entry, cached and heard.cached, heard.counts)
 
 
 def _diarized(job: Job, ctx: Context, asr: Artefact) -> Artefact:
