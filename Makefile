@@ -40,8 +40,8 @@ $(VENV)/.studio: $(VENV)/.installed
 
 demo: setup
 	$(PY) samples/make_sample.py $(DEMO)
-	$(VENV)/bin/dubkit translate $(DEMO) --to es -o dubbed
-	@echo "dubbed episode: dubbed/demo.es.mp4 (subtitles: dubbed/demo.es.srt, script: dubbed/demo.es.script.json)"
+	$(VENV)/bin/dubkit translate $(DEMO) --to en -o dubbed
+	@echo "dubbed episode: dubbed/demo.en.mp4 (subtitles: dubbed/demo.en.srt, script: dubbed/demo.en.script.json)"
 
 test: setup-studio lint
 	$(VENV)/bin/pytest -m "not gpu"
