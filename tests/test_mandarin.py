@@ -14,7 +14,7 @@ import pytest
 from dubkit import languages
 from dubkit.errors import StageFailed
 from dubkit.script import Segment, Word
-from dubkit.script.sentences import UNSPACED_MAX_MS, merge_sentences
+from dubkit.script.sentences import PARTICLES, UNSPACED_MAX_MS, merge_sentences
 from dubkit.stages.transcribe import in_script
 from dubkit.stages.translate import check_not_empty
 
@@ -115,11 +115,19 @@ def test_a_long_run_without_punctuation_is_cut_at_its_pause(flores):
     sentence = next(s for s in flores if 30 < len(s) < 40)
     bare = "".join(char for char in sentence if char not in PUNCTUATION)
     token_starts = set(itertools.accumulate(len(w.text) for w in whisper_words(bare)))
-    between_words = sorted(word_ends(bare) & token_starts)
+    between_words = sorted(end for end in word_ends(bare) & token_starts if bare[end : end + 1] not in PARTICLES)
     pause_at = min(between_words, key=lambda end: abs(end - len(bare) * 0.35))  # off centre: the pause decides
     ws = whisper_words(bare, gaps={pause_at: 400})  # shorter than a pause that ends a line by itself
     lines = merge_sentences((Segment("s", 0, ws[-1].end_ms, bare, words=ws),), pause_ms=800, language="zh")
     assert len(lines[0].text) == pause_at, [line.text for line in lines]
+
+
+def test_a_line_never_opens_with_a_particle():
+    """万人敬仰的 | 太乙真人, never 万人敬仰 | 的太乙真人, even where 的 would balance the halves best."""
+    text = "这就是我万人敬仰的太乙真人他从来没有放弃"
+    ws = tuple(Word(i * 300, i * 300 + 290, char) for i, char in enumerate(text))  # one character a word
+    lines = merge_sentences((Segment("s", 0, ws[-1].end_ms, text, words=ws),), language="zh")
+    assert len(lines) > 1 and not any(line.text[0] in "的了吗呢吧" for line in lines), [x.text for x in lines]
 
 
 def test_a_long_pause_ends_a_line_and_a_speaker_change_too():

@@ -19,11 +19,13 @@ from dubkit import languages
 from dubkit.errors import BackendUnavailable
 from dubkit.script import Segment, Word
 
-VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 3  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 UNSPACED_MAX_MS = 5000  # a Chinese line longer than this is cut at its best break between words
 SENTENCE_END = ".?!…。？！"
 CLAUSE_END = ",;:，、；："
 CLOSERS = "\"'”’»)]}）」』】"
+# Mandarin particles that close the words before them (的 of 敬仰的, 了, 吗 …): a line never opens with one
+PARTICLES = frozenset("的地得了着过吗呢吧啊嘛呀")
 OPENERS = "¿¡([{«“‘（「『【"
 ABBREVIATIONS = frozenset(
     {"mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "sra", "srta", "dra"}
@@ -193,12 +195,14 @@ def _segmenter() -> Any:  # a jieba.Tokenizer
 
 
 def _break_score(line: list[_Unit], cut: int) -> float:
-    """How good a break before `line[cut]` is: clause punctuation, a pause, and balance of the halves."""
+    """How good a break before `line[cut]` is: clause punctuation, a pause, and balance of the halves; a break
+    that would open a line with a particle is the last resort."""
     left, right = line[cut - 1], line[cut]
     total = max(1, line[-1].end_ms - line[0].start_ms)
     balance = min(left.end_ms - line[0].start_ms, line[-1].end_ms - right.start_ms) / total
     punctuation = 1500 if left.text.rstrip(CLOSERS)[-1:] in CLAUSE_END else 0
-    return punctuation + min(1000, right.start_ms - left.end_ms) + 2000 * balance
+    particle = -5000 if right.text[:1] in PARTICLES else 0
+    return punctuation + particle + min(1000, right.start_ms - left.end_ms) + 2000 * balance
 
 
 def _segment(line_id: str, units: list[_Unit]) -> Segment:
