@@ -31,7 +31,7 @@ def test_outputs_are_written(first_run):
     assert result["subtitles"] == str(work / "out" / "face_1.es.srt")
     assert result["script"] == str(work / "out" / "face_1.es.script.json")
     assert all(not stage["cached"] for stage in result["stages"].values())
-    stages = {"ingest", "transcribe", "translate", "synthesize", "lipsync", "render", "qa"}
+    stages = {"ingest", "hardsubs", "transcribe", "translate", "synthesize", "lipsync", "render", "qa"}
     assert set(result["stages"]) == stages
     lines = result["lines"]
     assert lines["total"] >= 1 and lines["synthesized"] == lines["total"] and lines["cached"] == 0
@@ -158,7 +158,7 @@ def test_editing_one_line_resynthesizes_exactly_that_line(first_run):
             cache=work / "cache",
         )
     )
-    assert set(stop["stages"]) == {"ingest", "transcribe", "translate"} and stop["output"] is None
+    assert set(stop["stages"]) == {"ingest", "hardsubs", "transcribe", "translate"} and stop["output"] is None
     script = json.loads(Path(stop["script"]).read_text())
     script["segments"][0]["translation"] = "Esta es una frase nueva, corregida por el equipo."
     edited = work / "edited.json"
