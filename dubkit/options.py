@@ -130,7 +130,7 @@ _OPTIONS = (
         "glossary",
         _FILE,
     ),
-    _Option(("--no-lipsync",), "Keep the original picture.", attributes={"is_flag": True}),
+    _Option(("--no-lipsync",), "Leave the mouths as they are (no lip-sync).", attributes={"is_flag": True}),
     _Option(("--no-qa",), "Skip the review report.", attributes={"is_flag": True}),
     _Option(
         ("--hardsubs",),
