@@ -17,7 +17,15 @@ after they are encoded (`media.write_video`), and of the subtitled pictures for 
 outside the band was left as decoded; stills (original | subtitled | erased band) as PNG under --out. Then the
 speed of detection (band + change detection) plus erase (decoding included; OCR not) on the footage at 720×1280.
 
-    .venv/bin/python benchmarks/hardsubs.py [--out DIR] [--json]
+Dub (`--only dub`): the demo sample (samples/make_sample.py: real Mandarin speech, two Chinese cues burned in)
+dubbed by the CLI into es and en with `--hardsubs replace`, the delivered MP4 read back with OCR every 5th frame
+inside the original cues and the dub's SRT cues. Per dub: the share of frames read inside the original cues with
+none of the burned characters and with no Chinese at all; the OCR character error of the set text against the SRT
+cue shown (lowercased, accents, spaces and punctuation dropped: PP-OCR drops accents); the script's source text
+against the burned text (letters only); seconds per stage (`--json`, cold cache); stills under --out: the original
+and the dubbed frame side by side, inside each original cue.
+
+    .venv/bin/python benchmarks/hardsubs.py [--out DIR] [--json] [--only read|erase|dub]
 """
 
 from __future__ import annotations
@@ -207,25 +215,89 @@ def erase_speed(out: Path, reader: object) -> dict:
     }
 
 
+def dub_replaced(out: Path, target: str, reader: object) -> dict:
+    """The demo sample dubbed into *target* with its subtitles replaced, read back (see the module's docstring)."""
+    import subprocess
+
+    from PIL import Image
+
+    from tests.clitools import dubkit, summary
+    from tests.hardsub_clips import band_readings, chinese, demo_builder, latin_letters, sampled, shown, srt_cues
+
+    builder = demo_builder()
+    episode = out / "demo.mp4"
+    if not episode.exists():
+        subprocess.run([sys.executable, builder.__file__, str(episode)], check=True, capture_output=True)
+    done = summary(
+        dubkit("translate", episode, "--to", target, "-o", out / f"dub-{target}", "--json", cache=out / "cache")
+    )
+    video = Path(done["output"])
+    cues = [(a, b, text) for (a, b), text in zip(builder.cue_times(builder.dialogue()), builder.CUES, strict=True)]
+    subtitles = srt_cues(Path(done["subtitles"]))
+    centre, fps = builder.TEXT_Y * builder.SIZE[1], media.probe(video).fps
+    rows = (int(centre - 2.5 * builder.FONT_PX), int(centre + 2.5 * builder.FONT_PX))
+    plain = next(media.video_frames(episode, only={0})).rgb
+    inside = sampled([(a, b) for a, b, _ in cues], fps)
+    read = band_readings(video, rows, reader, inside | sampled([(a, b) for a, b, _ in subtitles], fps), lambda _: plain)
+    burned = set(letters("".join(builder.CUES)))
+    errors = {}
+    for index, (time_s, text) in read.items():
+        expected = shown(subtitles, time_s)
+        if expected:
+            errors[index] = character_error(latin_letters(expected), latin_letters(text))
+    segments = json.loads(Path(done["script"]).read_text(encoding="utf-8"))["segments"]
+    middles = {round(sum(_shared_span((a, b), subtitles)) / 2 * fps) for a, b, _ in cues}
+    originals = {frame.index: frame.rgb for frame in media.video_frames(episode, only=middles)}
+    for frame in media.video_frames(video, only=middles):
+        still = np.concatenate([originals[frame.index], frame.rgb], axis=1)
+        Image.fromarray(still).save(out / f"dub-{target}-{frame.index}.png")
+    return {
+        "frames_read_in_cues": len(inside),
+        "no_burned_char_share": round(sum(not set(read[i][1]) & burned for i in inside) / len(inside), 4),
+        "no_chinese_share": round(sum(not chinese(read[i][1]) for i in inside) / len(inside), 4),
+        "chinese_read": sorted({chinese(read[i][1]) for i in inside} - {""}),
+        "set_text_cer_mean": round(float(np.mean(list(errors.values()))), 4) if errors else None,
+        "set_text_cer_worst": round(max(errors.values()), 4) if errors else None,
+        "set_text_frames": len(errors),
+        "read_at_worst": read[max(errors, key=errors.__getitem__)][1] if errors else None,
+        "srt": [text for _, _, text in subtitles],
+        "source_cer": round(
+            character_error(letters("".join(builder.CUES)), letters("".join(s["text"] for s in segments))), 4
+        ),
+        "stage_s": {name: stage["seconds"] for name, stage in done["stages"].items()},
+        "all_s": round(sum(stage["seconds"] for stage in done["stages"].values()), 1),
+    }
+
+
+def _shared_span(cue: tuple[float, float], subtitles: list[tuple[float, float, str]]) -> tuple[float, float]:
+    """The part of an original *cue*'s span (s) where the dub's subtitle that overlaps it most is shown too (the
+    cue's own span where none does): a still there shows the original and its replacement."""
+    spans = [(max(cue[0], start), min(cue[1], end)) for start, end, _ in subtitles]
+    return max((span for span in spans if span[1] > span[0]), key=lambda s: s[1] - s[0], default=cue)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--only", choices=["read", "erase"], default=None, help="run one section")
+    parser.add_argument("--only", choices=["read", "erase", "dub"], default=None, help="run one section")
     args = parser.parse_args()
     out = args.out or Path(tempfile.mkdtemp(prefix="dubkit-hardsubs-"))
     out.mkdir(parents=True, exist_ok=True)
     reader = registry.create("ocr", "rapidocr", {})
     found: dict[str, dict] = {}
-    if args.only != "erase":
+    if args.only in (None, "read"):
         for name, (px, y, style) in CASES.items():
             found[name] = measure(burn_clip(out / f"{name}.mp4", px, y, style=style), reader)
         found["no subtitles"] = scan_cost(out)
-    if args.only != "read":
+    if args.only in (None, "erase"):
         for name, (path, height, px, y) in ERASE_CASES.items():
             clip = burn_clip(out / f"{name}.mp4", px, y, footage=(path, height))
             found[name] = erase_quality(clip, (path, height), reader, out)
         found["erase-speed"] = erase_speed(out, reader)
+    if args.only in (None, "dub"):
+        for target in ("es", "en"):
+            found[f"dub-{target}"] = dub_replaced(out, target, reader)
     if args.json:
         print(json.dumps(found, indent=2))
         return

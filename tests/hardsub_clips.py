@@ -7,7 +7,8 @@ blanked for a frame or two inside a cue) or fades in and out, and text set verti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,8 @@ FOOTAGE = MEDIA / "video" / "talking_heads" / "portrait_demo1.mp4"
 SENTENCES = MEDIA / "text" / "flores200_devtest" / "zho_Hans.devtest"
 HEIGHT = 960  # the footage (1080×1920) scaled to 540×960
 LINE_SPACING = 1.3  # two lines' centres lie this many font sizes apart
+EVERY = 5  # a dub's picture is read back every 5th frame
+EDGE_S = 0.1  # frames this close to a cue's start or end are not judged (a cue may come up a frame either way)
 
 
 @dataclass(frozen=True)
@@ -114,12 +117,103 @@ def burn_clip(
     return Burned(out, tuple(cues), font_px, fps, rows, style)
 
 
+def with_sound(clip: Burned, out: Path, footage: Path = FOOTAGE) -> Burned:
+    """*clip* with the *footage*'s own sound track (the footage's speech, 48 kHz stereo), as an episode to dub: the
+    picture's packets copied untouched."""
+    wav = media.extract_audio(real(footage), out.with_suffix(".wav"), rate=48000, channels=2)
+    media.mux(clip.path, wav, out, "und")
+    wav.unlink()
+    return replace(clip, path=out)
+
+
 def letters(text: str) -> str:
     """*text* without punctuation: the character error counts the words' characters (the detector often leaves a
     subtitle's small trailing 。 or ， out of its box, which subtitles commonly drop anyway)."""
     import unicodedata
 
     return "".join(c for c in text if not unicodedata.category(c).startswith("P"))
+
+
+def latin_letters(text: str) -> str:
+    """*text* lowercased, its accents dropped, letters and digits only: what PP-OCR's reading of Latin subtitles is
+    compared on (it drops accents and often the spaces between words)."""
+    import unicodedata
+
+    bare = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return "".join(c for c in bare if c.isalnum())
+
+
+def chinese(text: str) -> str:
+    """The CJK ideographs in *text*."""
+    return "".join(c for c in text if "\u3400" <= c <= "\u9fff" or "\uf900" <= c <= "\ufaff")
+
+
+def demo_builder():  # noqa: ANN201 - the samples/make_sample.py module
+    """samples/make_sample.py as a module (its cues, where it draws them, when it shows them); skips without the
+    Mandarin reading it is built from (the f5-tts wheel)."""
+    import importlib.util
+
+    if importlib.util.find_spec("f5_tts") is None:
+        pytest.skip("no Mandarin reading for the demo sample: pip install --no-deps f5-tts==1.1.22 (make setup)")
+    path = Path(__file__).resolve().parents[1] / "samples" / "make_sample.py"
+    spec = importlib.util.spec_from_file_location("make_sample", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def band_readings(
+    video: Path, rows: tuple[int, int], reader: object, indices: set[int], plain
+) -> dict[int, tuple[float, str]]:
+    """Frame index → (time s, text) for the frames *indices* of *video*: the text OCR reads in *rows* that the same
+    rows of `plain(index)` (that frame's picture without subtitles) do not show — lines that mostly overlap none of
+    its lines (a sign or a name badge in the footage), joined by spaces."""
+    own: dict[int, list[tuple[int, int, int, int]]] = {}  # per plain picture (by id): the boxes of its own text
+    found = {}
+    for frame in media.video_frames(video, only=indices):
+        original = plain(frame.index)
+        if id(original) not in own:
+            read = reader.read(original[rows[0] : rows[1]])  # type: ignore[attr-defined]
+            own[id(original)] = [line.box for line in read]
+        lines = reader.read(frame.rgb[rows[0] : rows[1]])  # type: ignore[attr-defined]
+        kept = [line.text for line in lines if not any(_mostly_inside(line.box, box) for box in own[id(original)])]
+        found[frame.index] = (frame.time_s, " ".join(kept))
+    return found
+
+
+def srt_cues(path: Path) -> list[tuple[float, float, str]]:
+    """(start s, end s, text) of each cue of an SRT."""
+    import pysubs2
+
+    return [(event.start / 1000, event.end / 1000, event.plaintext) for event in pysubs2.load(str(path))]
+
+
+def sampled(spans: list[tuple[float, float]], fps: float) -> set[int]:
+    """Every `EVERY`th frame index inside *spans* (s), away from their edges by `EDGE_S`."""
+    found: set[int] = set()
+    for start, end in spans:
+        first, last = math.ceil((start + EDGE_S) * fps), math.floor((end - EDGE_S) * fps)
+        found.update(range(first, last + 1, EVERY))
+    return found
+
+
+def shown(spans: list[tuple[float, float, str]], time_s: float) -> str | None:
+    """The text of the cue shown at *time_s*, "" for a time near a cue's edge, None where no cue is shown."""
+    for start, end, text in spans:
+        if start + EDGE_S <= time_s <= end - EDGE_S:
+            return text
+        if start - EDGE_S < time_s < end + EDGE_S:
+            return ""
+    return None
+
+
+def _mostly_inside(box: tuple[int, int, int, int], other: tuple[int, int, int, int]) -> bool:
+    """Whether half of the smaller of the two boxes (left, top, right, bottom) lies inside the other."""
+    width = min(box[2], other[2]) - max(box[0], other[0])
+    height = min(box[3], other[3]) - max(box[1], other[1])
+    smaller = min((b[2] - b[0]) * (b[3] - b[1]) for b in (box, other))
+    return width > 0 and height > 0 and width * height >= 0.5 * max(smaller, 1)
 
 
 def _fitting(width: int, font_px: int, count: int, style: Style) -> list[str]:

@@ -11,7 +11,7 @@ import pytest
 
 from dubkit.config import Thresholds
 from dubkit.hardsubs.cues import Cue
-from dubkit.hardsubs.fusion import cleaned_text, fuse, ocr_asr_cer, shown_cues
+from dubkit.hardsubs.fusion import cleaned_text, fuse, ocr_asr_cer, shown_cues, transcribes
 from dubkit.qa import report
 from dubkit.qa.heard import Heard
 from dubkit.qa.html import build_html
@@ -101,6 +101,16 @@ def test_a_misread_or_an_ad_lib_shows_in_the_character_error_rate():
     assert ocr_asr_cer("電話號碼", "电话号码", "zh") == 0.0
     assert ocr_asr_cer("Hello, World!", "hello world", "en") == 0.0
     assert ocr_asr_cer("你好", "", "zh") == 1.0 and ocr_asr_cer("", "", "zh") == 0.0
+
+
+def test_subtitles_in_another_language_than_the_speech_are_no_transcript_of_it():
+    russian = Transcript("ru", (_line("L0001", "S1", _words(1000, "Всем ", "привет")),))
+    translated = fuse((_cue(0.8, 2.0, "大家好"),), russian, "ru")  # Chinese subtitles burned over Russian speech
+    assert translated.segments[0].heard_cer > 1 and not transcribes(translated)  # every letter wrong, and more
+    assert transcribes(fuse(CUES, TRANSCRIPT, "zh"))
+    misread = fuse((CUES[0], replace(CUES[1], text="他们都想走")), TRANSCRIPT, "zh")  # one line of two misread
+    assert transcribes(misread)
+    assert transcribes(TRANSCRIPT)  # nothing fused: nothing to doubt
 
 
 def test_consecutive_cues_of_one_sentence_stay_lines_unless_one_is_too_short_to_be_said():

@@ -26,6 +26,7 @@ import bisect
 import dataclasses
 import functools
 import logging
+import statistics
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
@@ -39,12 +40,15 @@ from dubkit.script import Segment, Transcript, Word, sentences
 
 log = logging.getLogger(__name__)
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 TOLERANCE_MS = 500  # a word this close to a cue (and under none) is that cue's: subtitles lead and trail speech
 MAX_JOIN_GAP_MS = 300  # a too-short cue is joined to a neighbour at most this far away
 # Letters per second a fast speaker says: wide (CJK) characters, a syllable each (fast Mandarin runs at 5-6), and
 # other letters (fast English: about 3 words of 5 letters a second). A cue shown for less is too short to be said.
 MAX_SPOKEN_RATE = {"unspaced": 8.0, "spaced": 20.0}
+# Subtitles whose lines differ from what is heard by this much (the median line's character error) are no transcript
+# of the speech: a translation burned in (Chinese subtitles over Russian speech), not the script's source text.
+MAX_MEDIAN_CER = 0.75
 LOGGED_TIMES = 3  # the first few times of the cues left out, in the log line
 
 
@@ -104,6 +108,14 @@ def fuse(cues: Sequence[Cue], transcript: Transcript, language: str) -> Transcri
     ordered = sorted([*lines, *uncovered], key=lambda s: (s.start_ms, s.end_ms))
     numbered = tuple(dataclasses.replace(line, id=f"L{index:04d}") for index, line in enumerate(ordered, start=1))
     return Transcript(transcript.language, numbered, transcript.language_probability)
+
+
+def transcribes(fused: Transcript) -> bool:
+    """Whether the subtitles *fused* took its text from are what is said: its cue lines' median OCR-vs-ASR character
+    error is under `MAX_MEDIAN_CER` (subtitles in another language than the speech miss nearly every character;
+    a misread or an ad-lib misses a few, in a line or two). True where no line came from a cue."""
+    errors = [line.heard_cer for line in fused.segments if line.heard_cer is not None]
+    return not errors or statistics.median(errors) < MAX_MEDIAN_CER
 
 
 def shown_cues(cues: Sequence[Cue]) -> list[ShownCue]:

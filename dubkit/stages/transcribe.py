@@ -112,7 +112,8 @@ def script_converter(language: str) -> Callable[[str], str] | None:
 
 def _fused(job: Job, ctx: Context, heard: Artefact) -> Artefact:
     """The transcript's text taken from the subtitles burned into the picture, timed and attributed to speakers
-    through the recognised words (`dubkit.hardsubs.fusion`); a cache entry of its own, on the transcript and cues."""
+    through the recognised words (`dubkit.hardsubs.fusion`); a cache entry of its own, on the transcript and cues.
+    Subtitles that are not what is said (a translation burned in) leave the transcript as heard."""
     burned = hardsubs.load(job)
     if burned is None or not burned.cues or not ctx.preset.hardsubs.read:
         return heard
@@ -123,7 +124,14 @@ def _fused(job: Job, ctx: Context, heard: Artefact) -> Artefact:
         transcript = load(heard.path / "transcript.json")
         convert = script_converter(transcript.language) or str
         cues = [dataclasses.replace(cue, text=convert(cue.text)) for cue in burned.cues]
-        save(work / "transcript.json", fusion.fuse(cues, transcript, transcript.language))
+        fused = fusion.fuse(cues, transcript, transcript.language)
+        if not fusion.transcribes(fused):
+            log.warning(
+                "%s: the burned-in subtitles are not what is said (another language?): text kept as heard",
+                job.episode.media,
+            )
+            fused = transcript
+        save(work / "transcript.json", fused)
         if (heard.path / "speakers.json").exists():
             shutil.copyfile(heard.path / "speakers.json", work / "speakers.json")
 
