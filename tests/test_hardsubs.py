@@ -172,3 +172,14 @@ def test_subtitles_shown_nearly_all_the_time_read_back_cue_by_cue(dense: Burned)
     truth = "".join(text for _, _, text in dense.cues)
     # 3 %: PP-OCRv4 adds a character to 然后，拉卡·辛格 in every crop of this band tried (one in ~80)
     assert jiwer.cer(letters(truth), letters("".join(cue.text for cue in cues))) <= 0.03
+
+
+def test_gray_samples_are_the_rgb_samples_luma() -> None:
+    from dubkit.hardsubs.band import LUMA
+
+    gray = list(media.sampled_frames(real(FOOTAGE), 1.0, 320, gray=True))
+    rgb = list(media.sampled_frames(real(FOOTAGE), 1.0, 320))
+    assert [frame.index for frame in gray] == [frame.index for frame in rgb] and len(gray) >= 9
+    for luma, colour in zip(gray, rgb, strict=True):
+        assert luma.rgb.shape == colour.rgb.shape[:2]
+        assert np.abs(luma.rgb - colour.rgb @ LUMA).mean() < 2

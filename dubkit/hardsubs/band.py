@@ -54,8 +54,9 @@ class Band:
 
 
 def edge_map(rgb: np.ndarray) -> np.ndarray:
-    """Where a picture has a sharp horizontal luma step (a stroke's left or right edge): bool (height, width)."""
-    luma = rgb @ LUMA
+    """Where a picture (RGB, or its luma alone) has a sharp horizontal luma step (a stroke's left or right edge):
+    bool (height, width)."""
+    luma = rgb @ LUMA if rgb.ndim == 3 else rgb.astype(np.float32)
     edges = np.zeros(luma.shape, dtype=bool)
     edges[:, 1:] = np.abs(np.diff(luma, axis=1)) >= EDGE_STEP
     return edges
@@ -74,7 +75,7 @@ def find_band(video: Path) -> Band | None:
     """The band where subtitles are burned into *video*, or None when it has none."""
     info = media.probe(video)
     every_s = max(1 / SAMPLES_PER_S, info.duration_s / MAX_SAMPLES)
-    maps = [edge_map(frame.rgb) for frame in media.sampled_frames(video, every_s, ANALYSIS_HEIGHT)]
+    maps = [edge_map(frame.rgb) for frame in media.sampled_frames(video, every_s, ANALYSIS_HEIGHT, gray=True)]
     if len(maps) < MIN_CHANGES + 1:
         return None
     edges = _transient(np.stack(maps))
