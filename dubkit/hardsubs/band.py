@@ -3,9 +3,11 @@ lines wider than they are tall, and whose content changes over time (a sign, a l
 so it is no band; a title card set vertically is a column, not a line).
 
 Text is found by its strokes: burned subtitles are drawn with hard, high-contrast edges (an outline, a shadow),
-which camera footage rarely has in bulk. Frames are sampled a few per second, scaled down; nothing is read. Where
-two bands qualify (subtitles at the bottom, captions at the top), the one whose text changes most is taken, as
-speech changes it, and the other is named in the log.
+which camera footage rarely has in bulk. Frames are sampled a few per second, scaled down, their luma alone;
+nothing is read. Edges that stay put through most samples (a sign, a logo, still detail) are set aside first, and a
+row is judged against its usual edges, which in a dialogue-dense episode (subtitles on screen in nearly every
+sample) are not the text itself. Where two bands qualify (subtitles at the bottom, captions at the top), the one
+whose text changes most is taken, as speech changes it, and the other is named in the log.
 """
 
 from __future__ import annotations
