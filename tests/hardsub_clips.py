@@ -92,18 +92,24 @@ def burn_clip(
     gap: int = 8,
     footage: tuple[Path, int] = (FOOTAGE, HEIGHT),
     style: Style = Style(),
+    whole: bool = False,
 ) -> Burned:
     """The *footage* (path, height scaled to) with *texts* burned in one after another (each ~1.6 s, *gap* frames
-    apart; no texts: FLORES sentences that fit), encoded through `media.write_video`."""
+    apart; no texts: FLORES sentences that fit), encoded through `media.write_video`. *whole*: the first cue starts
+    on the first frame and the last ends on the last (cut short to fit), as in a dialogue-dense episode."""
     fps = media.probe(real(footage[0])).fps
     frames = [frame.rgb for frame in media.video_frames(footage[0], footage[1])]
-    texts = texts or _fitting(frames[0].shape[1], font_px, len(frames) // (40 + gap), style)
-    cues, first = [], gap
+    texts = texts or _fitting(frames[0].shape[1], font_px, len(frames) // (40 + gap) + whole, style)
+    cues, first = [], 0 if whole else gap
     for index, text in enumerate(texts):
         end = first + 36 + 4 * (index % 3)  # cue lengths vary
+        if whole and (len(frames) - end - gap < 36 or index == len(texts) - 1):
+            end = len(frames)  # the last cue runs to the last frame
         if end > len(frames):
             break
         cues.append((first, end, text))
+        if end == len(frames):
+            break
         first = end + gap
     burned = [
         next(

@@ -3,9 +3,11 @@ lines wider than they are tall, and whose content changes over time (a sign, a l
 so it is no band; a title card set vertically is a column, not a line).
 
 Text is found by its strokes: burned subtitles are drawn with hard, high-contrast edges (an outline, a shadow),
-which camera footage rarely has in bulk. Frames are sampled a few per second, scaled down; nothing is read. Where
-two bands qualify (subtitles at the bottom, captions at the top), the one whose text changes most is taken, as
-speech changes it, and the other is named in the log.
+which camera footage rarely has in bulk. Frames are sampled a few per second, scaled down, their luma alone;
+nothing is read. Edges that stay put through most samples (a sign, a logo, still detail) are set aside first, and a
+row is judged against its usual edges, which in a dialogue-dense episode (subtitles on screen in nearly every
+sample) are not the text itself. Where two bands qualify (subtitles at the bottom, captions at the top), the one
+whose text changes most is taken, as speech changes it, and the other is named in the log.
 """
 
 from __future__ import annotations
@@ -19,20 +21,23 @@ import numpy as np
 from dubkit import media
 
 log = logging.getLogger(__name__)
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 
 ANALYSIS_HEIGHT = 640  # frames are scaled to this height to find the band
 SAMPLES_PER_S = 4.0
 MAX_SAMPLES = 240  # a long video is sampled more sparsely, never more than this in all
-EDGE_STEP = 80  # a luma step (0–255) between neighbouring pixels this sharp is a stroke's edge
+EDGE_STEP = 64  # a luma step (0–255) between neighbouring pixels this sharp is a stroke's edge (anti-aliased, scaled)
 CENTRAL = 0.6  # rows are judged on the picture's central share of columns (centred text always reaches into it)
 ROW_DENSITY = 0.04  # a row holds text in a frame when this share of its pixels more than usual are stroke edges
-BACKGROUND = 10  # "usual": this percentile over the samples (text is absent from at least that many)
+BACKGROUND = 10  # "usual": this percentile over the samples (text is absent from at least that many)…
+MAX_BACKGROUND = 0.05  # …but at most this share of the pixels (subtitles may be shown in nearly every sample)
+PERSISTENT = 0.8  # a pixel that is a stroke edge in this share of the samples belongs to the scene, not subtitles
 MIN_PRESENCE = 0.15  # a band's rows hold text in at least this share of the samples
 MIN_HEIGHT, MAX_HEIGHT = 0.015, 0.2  # a band's height, as a share of the picture's
 MAX_OFF_CENTRE = 0.06  # the text's centre lies this close to the picture's (share of its width), in the median
 MIN_ASPECT = 1.5  # the text is at least this many times wider than the band is tall, in the median (a line)
 MIN_CHANGES = 2  # text appears or changes at least this often between samples, showing at least two texts
+LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # BT.601 weights: luma from RGB, 0–255
 MARGIN = 0.35  # the band grows by this share of its height above and below (outlines, descenders)
 
 
@@ -51,8 +56,9 @@ class Band:
 
 
 def edge_map(rgb: np.ndarray) -> np.ndarray:
-    """Where a picture has a sharp horizontal luma step (a stroke's left or right edge): bool (height, width)."""
-    luma = rgb.astype(np.int16) @ np.array([77, 150, 29], dtype=np.int16) >> 8
+    """Where a picture (RGB, or its luma alone) has a sharp horizontal luma step (a stroke's left or right edge):
+    bool (height, width)."""
+    luma = rgb @ LUMA if rgb.ndim == 3 else rgb.astype(np.float32)
     edges = np.zeros(luma.shape, dtype=bool)
     edges[:, 1:] = np.abs(np.diff(luma, axis=1)) >= EDGE_STEP
     return edges
@@ -71,10 +77,10 @@ def find_band(video: Path) -> Band | None:
     """The band where subtitles are burned into *video*, or None when it has none."""
     info = media.probe(video)
     every_s = max(1 / SAMPLES_PER_S, info.duration_s / MAX_SAMPLES)
-    maps = [edge_map(frame.rgb) for frame in media.sampled_frames(video, every_s, ANALYSIS_HEIGHT)]
+    maps = [edge_map(frame.rgb) for frame in media.sampled_frames(video, every_s, ANALYSIS_HEIGHT, gray=True)]
     if len(maps) < MIN_CHANGES + 1:
         return None
-    edges = np.stack(maps)
+    edges = _transient(np.stack(maps))
     height, width = edges.shape[1:]
     texty = _text_rows(edges)
     if not texty.any():
@@ -100,7 +106,21 @@ def _text_rows(edges: np.ndarray) -> np.ndarray:
     width = edges.shape[2]
     side = round(width * (1 - CENTRAL) / 2)
     density = edges[:, :, side : width - side].mean(axis=2)
-    return density - np.percentile(density, BACKGROUND, axis=0) >= ROW_DENSITY
+    return density - _usual(density) >= ROW_DENSITY
+
+
+def _usual(counts: np.ndarray, cap: float = MAX_BACKGROUND) -> np.ndarray:
+    """How many stroke edges each row (or column) of *counts* (samples × rows) usually holds: its `BACKGROUND`
+    percentile over the samples, at most *cap*. Subtitles shown nearly all the time (a dialogue-dense episode)
+    are their own percentile; the cap keeps them text, and background detail as busy is told apart later (it
+    never changes, or changes all the time)."""
+    return np.minimum(np.percentile(counts, BACKGROUND, axis=0), cap)
+
+
+def _transient(edges: np.ndarray) -> np.ndarray:
+    """*edges* without those at pixels that are a stroke edge in most samples (`PERSISTENT`): a sign, a logo, a
+    watermark or still background detail, not text that changes."""
+    return edges & ~(edges.mean(axis=0) >= PERSISTENT)
 
 
 def _candidate_rows(texty: np.ndarray) -> list[tuple[int, int]]:
@@ -161,7 +181,7 @@ def _judge(edges: np.ndarray, texty: np.ndarray, rows: tuple[int, int]) -> Band 
     if len(showing) < MIN_PRESENCE * count:
         return None
     columns = band.sum(axis=1)
-    text_columns = columns - np.percentile(columns, BACKGROUND, axis=0) >= 2
+    text_columns = columns - _usual(columns, MAX_BACKGROUND * (bottom - top)) >= 2
     extents = [_extent(text_columns[index]) for index in showing]
     centre = float(np.median([(left + right) / 2 for left, right in extents]))
     if abs(centre - width / 2) > MAX_OFF_CENTRE * width:
