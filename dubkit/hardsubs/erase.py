@@ -114,8 +114,8 @@ def _release(
 
 
 def _edges(crop: np.ndarray) -> np.ndarray:
-    """Sharp luma steps across and down: a stroke's edges on every side (bool, height, width). Not
-    `band.edge_map`: its int16 luma wraps round above 127, so a white fill's step to its outline is lost."""
+    """Sharp luma steps across and down: a stroke's edges on every side (bool, height, width); `band.edge_map`
+    looks across only, which is enough to find a band but leaves a glyph's top and bottom out of its mask."""
     luma = crop @ LUMA
     edges = np.zeros(luma.shape, dtype=bool)
     edges[:, 1:] = np.abs(np.diff(luma, axis=1)) >= EDGE_STEP
