@@ -192,6 +192,7 @@ def test_dry_run_lists_hits_and_misses_and_runs_nothing(library, clean, tmp_path
     for item in json.loads(warm.stdout)["items"]:
         assert item["stages"] == {
             "ingest": "hit",
+            "hardsubs": "hit",
             "transcribe": "hit",
             "translate": "hit",
             "synthesize": "hit",
