@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -116,8 +117,6 @@ def scan_cost(out: Path) -> dict:
     plain = media.write_video([f.rgb for f in media.video_frames(FOOTAGE, HEIGHT)], out / "plain.mp4", fps)
     frames = [draw(draw(f.rgb, "幸福小区", 40, 0.82), "剧", 30, 0.05) for f in media.video_frames(FOOTAGE, HEIGHT)]
     sign = media.write_video(frames, out / "sign.mp4", fps)
-    import os
-
     minutes = media.probe(plain).duration_s / 60
     none_found, per_minute = True, []
     for _ in range(SCANS):
