@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache, lru_cache
 from typing import Any
 
-from dubkit.errors import ConfigError
+from dubkit.errors import BackendUnavailable, ConfigError
 
 _TAG = re.compile(r"^(?P<lang>[A-Za-z]{2,3})(?:-(?P<script>[A-Za-z]{4}))?(?:-(?P<region>[A-Za-z]{2}|\d{3}))?$")
 
@@ -66,6 +67,17 @@ def chinese_conversion(tag: str) -> str | None:
     if match["script"] == "Hans" or (match["script"] is None and region not in _TRADITIONAL_REGIONS):
         return "t2s"
     return _TRADITIONAL_REGIONS.get(region, "s2t")
+
+
+@cache
+def chinese_converter(conversion: str) -> Callable[[str], str]:
+    """Text → the same text converted by OpenCC's *conversion* (`t2s`, `s2t`, `s2tw`, `s2hk`), loaded once per
+    process (its dictionaries take ~15 ms); BackendUnavailable where opencc is not installed."""
+    try:
+        import opencc
+    except ImportError as exc:
+        raise BackendUnavailable("zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'") from None
+    return opencc.OpenCC(conversion).convert
 
 
 def is_chinese(tag: str) -> bool:

@@ -97,6 +97,6 @@ class SubtitleEdit:
     def style(self) -> typeset.Style:
         """Size, outline and colours of the original subtitles, measured on a frame in the middle of the longest."""
         longest = max(self.cues, key=lambda cue: cue.end - cue.first)
-        middle = (longest.first + longest.end) // 2
-        frame = next(media.video_frames(self.video, only={middle}))
+        middle_s = (longest.start_s + longest.end_s) / 2  # decoded from the keyframe before, not the video's start
+        frame = next(media.video_span(self.video, middle_s, longest.end_s))
         return typeset.style_of(frame.rgb, self.band)

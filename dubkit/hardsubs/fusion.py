@@ -24,17 +24,14 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-import functools
 import logging
 import statistics
 import unicodedata
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from dubkit import languages
-from dubkit.errors import BackendUnavailable
 from dubkit.hardsubs.cues import Cue
 from dubkit.script import Segment, Transcript, Word, sentences
 
@@ -164,27 +161,12 @@ def ocr_asr_cer(read: str, heard: str, language: str) -> float:
 def _letters(text: str, language: str) -> str:
     text = unicodedata.normalize("NFKC", text).casefold()
     if languages.is_chinese(language):
-        text = _simplified(text)
+        text = languages.chinese_converter("t2s")(text)
     return "".join(char for char in text if _letter(char))
 
 
 def _letter(char: str) -> bool:
     return unicodedata.category(char)[0] in "LN"
-
-
-def _simplified(text: str) -> str:
-    return str(_to_simplified().convert(text))
-
-
-@functools.cache
-def _to_simplified() -> Any:  # an opencc.OpenCC: loading its dictionaries takes ~15 ms, once is enough
-    try:
-        import opencc
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "hardsubs/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
-        ) from None
-    return opencc.OpenCC("t2s")
 
 
 def _heard_words(transcript: Transcript) -> list[_Heard]:

@@ -27,7 +27,7 @@ from dubkit import audio, languages
 from dubkit.backends.base import SpeakerEncoder
 from dubkit.casting import cast, speakers
 from dubkit.casting.speakers import Voiceprint
-from dubkit.errors import BackendUnavailable, StageFailed
+from dubkit.errors import StageFailed
 from dubkit.hardsubs import fusion
 from dubkit.job import Artefact, Job
 from dubkit.script import Segment, Transcript, Word, sentences
@@ -99,15 +99,7 @@ def in_script(segments: Sequence[Segment], language: str) -> Sequence[Segment]:
 def script_converter(language: str) -> Callable[[str], str] | None:
     """Text → the same text in the Chinese script *language* asks for (OpenCC); None for other languages."""
     conversion = languages.chinese_conversion(language)
-    if conversion is None:
-        return None
-    try:
-        import opencc
-    except ImportError as exc:
-        raise BackendUnavailable(
-            "transcribe/zh", f"opencc is not installed ({exc})", "pip install 'dubkit[zh]'"
-        ) from None
-    return opencc.OpenCC(conversion).convert
+    return languages.chinese_converter(conversion) if conversion else None
 
 
 def _fused(job: Job, ctx: Context, heard: Artefact) -> Artefact:
