@@ -30,7 +30,7 @@ VERSION = 1  # bump when a change here changes the bytes of a cache entry (see d
 PLACEHOLDER = "XQZ{}"
 _PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9])XQZ ?(\d+)(?![0-9])", re.IGNORECASE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?…]\s+)[\"'“«¿¡(\[]*$")
-_KEYS = ("keep", "terms", "languages")
+_KEYS = ("keep", "terms", "languages", "title", "synopsis", "register", "characters")  # the rest: dubkit.series
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from dubkit.lipsync.tracks import Analysis, Windows
     from dubkit.media import Frame
     from dubkit.script import Transcript
+    from dubkit.series import SeriesContext
 
 
 class Backend(Protocol):
@@ -47,13 +48,21 @@ class SpeakerEncoder(Backend, Protocol):
 
 @dataclass(frozen=True)
 class TranslationRequest:
-    """Lines of one episode in order. `spans` are (start_ms, end_ms) per line in `audio` (16 kHz mono WAV)."""
+    """Lines of one episode in order. `spans` are (start_ms, end_ms) per line in `audio` (16 kHz mono WAV);
+    `ids` and `speakers` the lines' ids and speakers (S1 …); `slots_ms` how long each line's dub may last.
+    `context`: what a translator that reads it (`mt_llm`) knows of the series; `memo`: where it keeps what it
+    was told per line, so a re-run or an edited line asks only for what changed."""
 
     texts: tuple[str, ...]
     source: str
     target: str
     spans: tuple[tuple[int, int], ...] = ()
     audio: Path | None = None
+    ids: tuple[str, ...] = ()
+    speakers: tuple[str, ...] = ()
+    slots_ms: tuple[int, ...] = ()
+    context: SeriesContext | None = None
+    memo: LineMemo | None = None
 
 
 class Translator(Backend, Protocol):
@@ -64,6 +73,21 @@ class Translator(Backend, Protocol):
     def pairs(self) -> list[tuple[str, str]]: ...
 
     def translate(self, request: TranslationRequest) -> list[str]: ...
+
+
+class Shortener(Translator, Protocol):
+    """A translator that also says each line in fewer words (`mt_llm`): per line *count* versions, the most
+    faithful first, each shorter than the one before, for the dub to choose from by their measured length."""
+
+    def translate_versions(self, request: TranslationRequest, count: int) -> list[tuple[str, ...]]: ...
+
+
+class LineMemo(Protocol):
+    """A per-line store for translators that pay per request: a JSON value by a JSON key (`None`: not kept)."""
+
+    def get(self, key: dict[str, Any]) -> Any: ...
+
+    def put(self, key: dict[str, Any], value: Any) -> None: ...
 
 
 class Synthesizer(Backend, Protocol):

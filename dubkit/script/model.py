@@ -24,6 +24,17 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Version:
+    """One way to say a line in the target language, for the dub's timing (`dubkit.isochrony`): `kind` names where
+    it came from (`llm:natural`, `llm:shorter`, `llm:shortest`, `mt`, `mt:condensed`); `speech_ms` is how long the
+    line's voice takes to say it at its natural rate, once measured (None before synthesis)."""
+
+    text: str
+    kind: str
+    speech_ms: int | None = None
+
+
+@dataclass(frozen=True)
 class Segment:
     """One spoken line. `id` is stable across edits; times are integer milliseconds in the source. `subtitle`: what
     the subtitles show instead of the translation (a condensed text an editor writes; empty: the translation).
@@ -46,6 +57,9 @@ class Segment:
     heard: str = ""
     heard_cer: float | None = None
     route: str = ""
+    versions: tuple[Version, ...] = ()
+    pick: str = ""
+    choice: str = ""
 
     @property
     def duration_ms(self) -> int:
@@ -115,8 +129,9 @@ class Script:
 
 def _segment_from_dict(item: dict) -> Segment:
     words = tuple(Word(**w) for w in item.get("words") or ())
-    fields = {k: v for k, v in item.items() if k != "words"}
-    segment = Segment(**fields, words=words)
+    versions = tuple(Version(**v) for v in item.get("versions") or ())
+    fields = {k: v for k, v in item.items() if k not in ("words", "versions")}
+    segment = Segment(**fields, words=words, versions=versions)
     if not isinstance(segment.start_ms, int) or not isinstance(segment.end_ms, int):
         raise TypeError(f"segment {segment.id}: start_ms and end_ms must be integers")
     if segment.end_ms <= segment.start_ms:
