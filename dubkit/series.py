@@ -59,6 +59,10 @@ class SeriesContext:
             "terms": dict(sorted(self.terms.items())),
         }
 
+    def gender(self, speaker: str) -> str:
+        character = self.characters.get(speaker)
+        return character.gender if character else ""
+
     def with_genders(self, genders: Mapping[str, str]) -> SeriesContext:
         """Speakers the file leaves without a gender given one (from their voices); the file's word wins."""
         characters = dict(self.characters)

@@ -8,10 +8,10 @@ themselves) and `close()` (frees the model; the stage's backend pool calls it wh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -75,6 +75,7 @@ class Translator(Backend, Protocol):
     def translate(self, request: TranslationRequest) -> list[str]: ...
 
 
+@runtime_checkable
 class Shortener(Translator, Protocol):
     """A translator that also says each line in fewer words (`mt_llm`): per line *count* versions, the most
     faithful first, each shorter than the one before, for the dub to choose from by their measured length."""
@@ -88,6 +89,10 @@ class LineMemo(Protocol):
     def get(self, key: dict[str, Any]) -> Any: ...
 
     def put(self, key: dict[str, Any], value: Any) -> None: ...
+
+    def spend(self, usage: Mapping[str, int]) -> None:
+        """What asking cost (`prompt_tokens`, `completion_tokens`, `requests`), for the run's summary."""
+        ...
 
 
 class Synthesizer(Backend, Protocol):

@@ -71,6 +71,7 @@ SPECS: tuple[BackendSpec, ...] = (
         binaries=("apertium",),
         apt="apertium apertium-eng-spa apertium-es-pt",
     ),
+    BackendSpec("mt", "llm", "dubkit.backends.mt_llm:LlmTranslator", "llm", ("openai",)),
     BackendSpec(
         "tts",
         "kokoro",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dubkit import languages
-from dubkit.backends.base import TranslationRequest, Translator
+from dubkit.backends.base import Shortener, TranslationRequest, Translator
 from dubkit.errors import ConfigError, StageFailed
 
 VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
@@ -48,6 +48,13 @@ class Route:
     @property
     def label(self) -> str:
         return " ".join(leg.label for leg in self.legs)
+
+    @property
+    def reader(self) -> Shortener | None:
+        """The route's one engine when it reads the series' context and offers shorter versions (`mt_llm`): it is
+        told the glossary and the characters rather than handed placeholders."""
+        backend = self.legs[0].backend
+        return backend if len(self.legs) == 1 and isinstance(backend, Shortener) else None
 
     def fingerprint(self) -> dict[str, Any]:
         """The backend's fingerprint (direct), else every leg's under its label: a change in either is a new key."""

@@ -10,13 +10,14 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from dubkit import glossary, languages
+from dubkit import glossary, languages, series
 from dubkit.backends import registry
 from dubkit.backends.base import TranslationRequest
+from dubkit.casting.speakers import gender_of
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script, Segment, formats, model
-from dubkit.stages import routes, transcribe
+from dubkit.stages import line_memo, routes, transcribe
 from dubkit.stages.base import Context
 
 NAME = "translate"
@@ -33,24 +34,33 @@ def run(job: Job, ctx: Context) -> Job:
     if languages.same_language(source, target):
         raise ConfigError(f"{job.episode.media}: source and target language are both {source}")
     route = choose_route(ctx, source, target)
+    context = series_context(job, ctx, transcript.segments, target) if route.reader else None
     options = {"route": route.label, "source": source, "target": target}
     key = ctx.cache.key(
         NAME,
         route.fingerprint(),
-        options | ({"glossary": terms.identity()} if terms else {}),
+        options
+        | ({"glossary": terms.identity()} if terms else {})
+        | ({"series": context.identity()} if context else {}),
         {"transcript": job.key("transcribe")},
-        code=(sys.modules[__name__], routes, glossary, model),
+        code=(sys.modules[__name__], routes, glossary, model, series),
     )
+    memo = line_memo.CacheMemo(ctx.cache)
 
     def build(work: Path) -> None:
         segments = transcript.segments
-        protected = [terms.protect(s.text) for s in segments]  # glossary terms → placeholders MT passes through
+        # Glossary terms become placeholders MT passes through; a reader of context is told the terms instead.
+        protected = [glossary.Protected(s.text) if context else terms.protect(s.text) for s in segments]
         request = TranslationRequest(
             texts=tuple(p.text for p in protected),
             source=source,
             target=target,
             spans=tuple((s.start_ms, s.end_ms) for s in segments),
             audio=job.entry("ingest") / "speech.wav",
+            ids=tuple(s.id for s in segments),
+            speakers=tuple(s.speaker for s in segments),
+            context=context,
+            memo=memo,
         )
         legs = route.translate(request)
         translated = []
@@ -63,7 +73,8 @@ def run(job: Job, ctx: Context) -> Job:
     script = Script.load(entry / "script.json")
     check_not_empty(script.segments, route.label, entry / "script.json")
     report = terms.report(script.segments) if terms else None
-    return job.with_artefact(NAME, Artefact(key.digest, entry, cached), script=script, glossary=report)
+    counts = memo.counts() if route.reader and not cached else {}
+    return job.with_artefact(NAME, Artefact(key.digest, entry, cached, counts), script=script, glossary=report)
 
 
 def check_not_empty(segments: Sequence[Segment], backend: str, script: Path) -> None:
@@ -90,11 +101,29 @@ def _has_words(text: str) -> bool:
 
 def load_glossary(ctx: Context, target: str) -> glossary.Glossary:
     """The preset's glossary (`[translate] glossary`, relative to the preset; `--glossary`) for *target*."""
+    path = series_path(ctx)
+    return glossary.load(path, languages.canonical(target)) if path else glossary.Glossary()
+
+
+def series_path(ctx: Context) -> Path | None:
+    """The series file (the glossary file, `[translate] glossary`, relative to the preset; `--glossary`)."""
     if not ctx.preset.translate.glossary:
-        return glossary.Glossary()
+        return None
     path = Path(ctx.preset.translate.glossary).expanduser()
-    path = path if path.is_absolute() else ctx.preset.path.parent / path
-    return glossary.load(path, languages.canonical(target))
+    return path if path.is_absolute() else ctx.preset.path.parent / path
+
+
+def series_context(job: Job, ctx: Context, segments: Sequence[Segment], target: str) -> series.SeriesContext:
+    """What a translator that reads context is told of the series: the series file for *target*, and the gender
+    of each speaker it leaves without one, from the median pitch of their lines (as synthesize casts voices)."""
+    context = series.load(series_path(ctx), target)
+    speech = job.entry("ingest") / "speech.wav"
+    genders = {
+        speaker: gender_of(transcribe.speaker_pitch(speech, [s for s in segments if s.speaker == speaker]))
+        for speaker in dict.fromkeys(s.speaker for s in segments)
+        if not context.gender(speaker)
+    }
+    return context.with_genders(genders)
 
 
 def choose_route(ctx: Context, source: str, target: str) -> routes.Route:
