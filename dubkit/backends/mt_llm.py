@@ -184,7 +184,7 @@ class LlmTranslator:
         except BadReply as exc:
             if len(window.asked) == 1:
                 raise self._failed(window.asked[0], exc) from None
-            log.warning("%s %s: %s; asking line by line", NAME, self.model, exc)
+            log.info("%s %s: %s; asking line by line", NAME, self.model, exc)
         answers: dict[str, tuple[str, ...]] = {}
         for line in window.asked:
             single = Window((line,), window.before, window.after)
