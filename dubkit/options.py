@@ -126,7 +126,8 @@ _OPTIONS = (
     ),
     _Option(
         ("--glossary",),
-        "Series term file (TOML): terms kept as written, terms with a fixed translation.",
+        "Series file (TOML): terms kept as written or with a fixed translation; for an LLM also synopsis, register,"
+        " characters.",
         "glossary",
         _FILE,
     ),

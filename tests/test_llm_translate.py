@@ -24,6 +24,14 @@ from tests.mandarin_clips import f5_clip
 
 pytestmark = pytest.mark.slow
 STRUCTURED = "json_object+schema"  # llama-cpp-python's server: the schema inside a json_object format
+SERIES = """
+synopsis = "太乙真人 returns."
+[terms]
+"太乙真人" = "Taiyi"
+[characters.S1]
+name = "Taiyi"
+gender = "male"
+"""
 LINES = ("I waited for you all night.", "Where were you?", "At the hospital, with my mother.")
 
 
@@ -86,7 +94,10 @@ def zh_dub(llm_server, tmp_path_factory):
         pytest.skip("f5-tts is not installed (make setup installs it): no Mandarin clip")
     work = tmp_path_factory.mktemp("llm-zh")
     preset = _preset(work, llm_server)
-    args = ("translate", clip, "--to", "es", "--pipeline", preset, "-o", work / "out", "--json", "--no-qa")
+    glossary = work / "series.toml"
+    glossary.write_text(SERIES, encoding="utf-8")
+    args = ("translate", clip, "--to", "es", "--pipeline", preset, "--glossary", glossary, "-o", work / "out", "--json",
+            "--no-qa")  # fmt: skip
     return work, args, summary(dubkit(*args, cache=work / "cache"))
 
 
@@ -98,6 +109,14 @@ def test_zh_to_es_dubs_end_to_end_through_the_llm_preset(zh_dub):
     counts = result["stages"]["translate"]["counts"]
     assert counts["requests"] >= 1 and counts["prompt_tokens"] > 0 and counts["completion_tokens"] > 0
     assert Path(result["output"]).stat().st_size > 0
+
+
+def test_the_series_reaches_every_line_asked(zh_dub):
+    work, _, result = zh_dub
+    lines = [json.loads(meta.read_text()) for meta in (work / "cache" / "mt-line").glob("*/*/meta.json")]
+    assert lines and all(line["preimage"]["inputs"]["series"]["synopsis"] == "太乙真人 returns." for line in lines)
+    assert {tuple(line["preimage"]["inputs"]["speaker"][1].values()) for line in lines} == {("Taiyi", "male", "")}
+    assert all(line["preimage"]["inputs"]["series"]["terms"] == {"太乙真人": "Taiyi"} for line in lines)
 
 
 def test_a_rerun_of_the_llm_dub_costs_no_tokens(zh_dub):
