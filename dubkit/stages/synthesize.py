@@ -1,4 +1,9 @@
-"""Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track."""
+"""Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track.
+
+A line with versions (`[translate] versions`) and `pick = "auto"` first has each version said once at the natural
+rate and measured; the one `dubkit.isochrony` chooses is the one fitted and spoken, and the script this stage
+returns carries it as the line's translation, with each version's length and the reason (so the delivered script
+and subtitles say what is spoken)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import audio, fit, languages, media
+from dubkit import audio, fit, isochrony, languages, media
 from dubkit.backends.base import Synthesizer
 from dubkit.cache import Key
 from dubkit.casting import cast, references
@@ -23,7 +28,7 @@ from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
 NAME = "synthesize"
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 DIALOGUE_RATE = 48000
 # Every line is placed on the dialogue track at this active speech level (`audio.active_rms_db`), so the track's level
 # is known without measuring it: render's dialogue gain then depends on no other line, and an edited line changes the
@@ -45,35 +50,67 @@ def run(job: Job, ctx: Context) -> Job:
         _fingerprints(cast.values(), ctx),
         _options(cast, ctx),
         {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms},
-        code=(sys.modules[__name__], fit, audio),
+        code=(sys.modules[__name__], fit, audio, isochrony),
     )
 
     def build(work: Path) -> None:
-        fitted = _fit_lines(script.segments, duration_ms, cast, ctx)
+        fitted, spoken = _fit_lines(script.segments, duration_ms, cast, ctx)
         _assemble(fitted, duration_ms, work / "dialogue.wav")
         lines = [dataclasses.asdict(line) for line, _ in fitted]
         (work / "lines.json").write_text(json.dumps(lines, indent=2))
+        said = [isochrony.said(s) for s in spoken if s.versions]
+        (work / "said.json").write_text(json.dumps(said, ensure_ascii=False, indent=2))
 
     entry, cached = ctx.cache.entry(key, build)
     lines = _load_lines(entry)
     if cached:
         lines = tuple(dataclasses.replace(line, synthesized=False) for line in lines)
+    said = json.loads((entry / "said.json").read_text())
+    script = script.with_segments(isochrony.as_said(script.segments, said)) if said else script
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), lines=lines, script=script)
 
 
 def _fit_lines(
     segments: tuple[Segment, ...], duration_ms: int, cast: dict[str, Voice], ctx: Context
-) -> list[tuple[LineFit, Path]]:
-    """Every line's take fitted to its slot, in order (each may start early only as far as the one before allows)."""
+) -> tuple[list[tuple[LineFit, Path]], list[Segment]]:
+    """Every line's take fitted to its slot, in order (each may start early only as far as the one before allows);
+    and every line as spoken (`_spoken`)."""
     slots = fit.slots(segments, duration_ms, ctx.preset.synthesize.fit)
     fitted: list[tuple[LineFit, Path]] = []
+    spoken: list[Segment] = []
     for index, (segment, slot) in enumerate(zip(segments, slots, strict=True)):
         ctx.progress(NAME, index, len(slots))
         previous_end = fitted[-1][0].end_ms if fitted else None
         earliest = fit.earliest_start(segment, previous_end, ctx.preset.synthesize.fit)
-        fitted.append(_fit_line(segment, slot, earliest, duration_ms, cast[segment.id], ctx))
+        said, measured_now = _spoken(segment, slot, cast[segment.id], ctx)
+        line, take = _fit_line(said, slot, earliest, duration_ms, cast[segment.id], ctx)
+        version = next((i + 1 for i, v in enumerate(said.versions) if v.text == said.translation), 0)
+        fitted.append((dataclasses.replace(line, synthesized=line.synthesized or measured_now, version=version), take))
+        spoken.append(said)
     ctx.progress(NAME, len(slots), len(slots))
-    return fitted
+    return fitted, spoken
+
+
+def _spoken(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tuple[Segment, bool]:
+    """The line as it is spoken: with `pick` auto, each version said once at the natural rate, measured, and the
+    one `dubkit.isochrony` chooses as its translation; with a pick "1".."K", that version; else its translation.
+    Also whether a take was synthesized now to measure."""
+    if not isochrony.spoken_by_choice(segment):
+        text = isochrony.picked(segment)
+        if not segment.versions:
+            return segment, False
+        reason = f"v{segment.pick}: the editor's pick" if segment.pick.isdigit() else "the translation as written"
+        return dataclasses.replace(segment, translation=text, choice=reason), False
+    takes = [_take(version.text, voice, 1.0, ctx) for version in segment.versions]
+    lengths = [_ms(wav) for wav, _ in takes]
+    chosen = isochrony.choose(lengths, slot, ctx.preset.synthesize.fit.natural_speed)
+    versions = tuple(
+        dataclasses.replace(v, speech_ms=int(round(ms))) for v, ms in zip(segment.versions, lengths, strict=True)
+    )
+    spoken = dataclasses.replace(
+        segment, translation=versions[chosen.index].text, versions=versions, choice=chosen.reason
+    )
+    return spoken, any(missed for _, missed in takes)
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
@@ -151,7 +188,9 @@ def _options(cast: dict[str, Voice], ctx: Context) -> dict[str, Any]:
 
 
 def _line_identity(segment: Segment, voice: Voice) -> list[Any]:
-    return [segment.id, segment.start_ms, segment.end_ms, segment.translation, voice.name]
+    """What a line's take depends on: its timing, its voice, and what it says, or the versions to choose among."""
+    said = [v.text for v in segment.versions] if isochrony.spoken_by_choice(segment) else isochrony.picked(segment)
+    return [segment.id, segment.start_ms, segment.end_ms, said, voice.name]
 
 
 def _fit_line(

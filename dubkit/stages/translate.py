@@ -10,13 +10,13 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from dubkit import glossary, languages
+from dubkit import glossary, isochrony, languages
 from dubkit.backends import registry
 from dubkit.backends.base import TranslationRequest
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script, Segment, formats, model
-from dubkit.stages import routes, transcribe
+from dubkit.stages import routes, transcribe, versions
 from dubkit.stages.base import Context
 
 NAME = "translate"
@@ -37,9 +37,9 @@ def run(job: Job, ctx: Context) -> Job:
     key = ctx.cache.key(
         NAME,
         route.fingerprint(),
-        options | ({"glossary": terms.identity()} if terms else {}),
+        options | ({"glossary": terms.identity()} if terms else {}) | versions.options(ctx),
         {"transcript": job.key("transcribe")},
-        code=(sys.modules[__name__], routes, glossary, model),
+        code=(sys.modules[__name__], routes, glossary, model, versions, isochrony),
     )
 
     def build(work: Path) -> None:
@@ -52,11 +52,14 @@ def run(job: Job, ctx: Context) -> Job:
             spans=tuple((s.start_ms, s.end_ms) for s in segments),
             audio=job.entry("ingest") / "speech.wav",
         )
-        legs = route.translate(request)
+        legs, said = versions.translate(
+            route, request, ctx, job.duration_s, lambda i, t: terms.restore(protected[i], t)
+        )
         translated = []
         for index, (segment, kept) in enumerate(zip(segments, protected, strict=True)):
             texts = [terms.restore(kept, leg[index]).strip() for leg in legs]
-            translated.append(dataclasses.replace(segment, translation=texts[-1], route=route.describe(texts[:-1])))
+            line = dataclasses.replace(segment, translation=texts[-1], route=route.describe(texts[:-1]))
+            translated.append(versions.with_versions(line, said[index]))
         Script(source, target, ()).with_segments(tuple(translated)).save(work / "script.json")
 
     entry, cached = ctx.cache.entry(key, build)
