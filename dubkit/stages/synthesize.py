@@ -101,8 +101,8 @@ def _spoken(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tup
             return segment, False
         reason = f"v{segment.pick}: the editor's pick" if segment.pick.isdigit() else "the translation as written"
         return dataclasses.replace(segment, translation=text, choice=reason), False
-    takes = [_take(version.text, voice, 1.0, ctx) for version in segment.versions]
-    lengths = [_ms(wav) for wav, _ in takes]
+    takes = [take(version.text, voice, 1.0, ctx) for version in segment.versions]
+    lengths = [measure_ms(wav) for wav, _ in takes]
     chosen = isochrony.choose(lengths, slot, ctx.preset.synthesize.fit.natural_speed)
     versions = tuple(
         dataclasses.replace(v, speech_ms=int(round(ms))) for v, ms in zip(segment.versions, lengths, strict=True)
@@ -199,15 +199,15 @@ def _fit_line(
     """The line's take fitted to its slot (`dubkit.fit`); *earliest_ms*: how early it may start if the episode's
     end (*duration_ms*) would cut it."""
     config = ctx.preset.synthesize.fit
-    take, missed = _take(segment.translation, voice, 1.0, ctx)
-    speed = fit.speed_for(_ms(take), slot, config.max_speed)
+    wav, missed = take(segment.translation, voice, 1.0, ctx)
+    speed = fit.speed_for(measure_ms(wav), slot, config.max_speed)
     if speed > 1.0:
-        take, missed_fast = _take(segment.translation, voice, speed, ctx)
+        wav, missed_fast = take(segment.translation, voice, speed, ctx)
         missed = missed or missed_fast
-    placed = fit.place(_ms(take), slot, earliest_ms, duration_ms, config)
+    placed = fit.place(measure_ms(wav), slot, earliest_ms, duration_ms, config)
     if placed.stretch > 1.0:
-        take = _stretched(take, placed.stretch, ctx)
-    length = _ms(take)
+        wav = _stretched(wav, placed.stretch, ctx)
+    length = measure_ms(wav)
     line = LineFit(
         segment.id,
         placed.start_ms,
@@ -218,11 +218,12 @@ def _fit_line(
         missed,
         fit.cut_ms(placed.start_ms, length, duration_ms),
     )
-    return line, take
+    return line, wav
 
 
-def _take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
-    """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now)."""
+def take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
+    """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now). Public:
+    benchmarks/isochrony.py measures versions with the same cache."""
     engine = _engine(voice, ctx)
     options = {"voice": dataclasses.asdict(voice), "speed": speed}
     # No module of dubkit's shapes a take: the engine's fingerprint stands for the code that makes it.
@@ -241,7 +242,8 @@ def _cached_file(ctx: Context, key: Key, make: Callable[[Path], object]) -> tupl
     return entry / "audio.wav", not cached
 
 
-def _ms(wav: Path) -> float:
+def measure_ms(wav: Path) -> float:
+    """A take's length in milliseconds."""
     import soundfile
 
     info = soundfile.info(str(wav))
