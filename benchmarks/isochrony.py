@@ -184,7 +184,8 @@ def benchmark(preset: Preset, cache: Cache, args: argparse.Namespace) -> dict[st
     sets = {"flores-en-es": flores_lines(ctx, args.media, args.limit)}
     if args.clips:
         sets["clips-en-es"] = clip_lines(ctx, args.media)
-    report: dict[str, object] = {"preset": str(preset.path), "versions": args.versions}
+    route = translate.choose_route(ctx, "en", "es").label
+    report: dict[str, object] = {"preset": str(preset.path), "route": route, "versions": args.versions}
     for name, lines in sets.items():
         lines = with_lengths(ctx, lines)
         back = None if name.startswith("flores") else []
@@ -202,7 +203,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default=None, help="a preset name or TOML (default: the embedded default)")
     parser.add_argument("--media", type=Path, default=MEDIA)
-    parser.add_argument("--limit", type=int, default=60, help="FLORES sentences (default 60)")
+    parser.add_argument("--limit", type=int, default=30, help="FLORES sentences (default 30)")
     parser.add_argument("--versions", type=int, default=3, help="K, versions per line (default 3)")
     parser.add_argument("--no-clips", dest="clips", action="store_false", help="FLORES only")
     parser.add_argument("--cache-dir", type=Path, default=None, help="keep takes and transcripts here (re-runs)")
