@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.llm_server import llm_server  # noqa: F401  (here, so that the whole session shares one server)
 from tests.media_fixtures import MEDIA as SHARED_MEDIA
 
 REPO = Path(__file__).resolve().parents[1]
