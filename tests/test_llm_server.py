@@ -36,7 +36,10 @@ def client(server, **options):
 
 
 def ask(server, **request):
-    messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": json.dumps(LINES)}]
+    messages = [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": json.dumps(LINES, ensure_ascii=False)},
+    ]
     request = {"model": server.model, "messages": messages, "temperature": 0, **request}
     return client(server).chat.completions.create(**request)
 
@@ -73,7 +76,7 @@ def test_a_wrong_model_name_is_answered_by_the_served_model(llm_server):
 @pytest.mark.slow
 def test_the_system_message_reaches_the_model(llm_server):
     """Served through CHAT_FORMAT, not llama-cpp-python's `gemma` format, which drops it."""
-    user_only = [{"role": "user", "content": json.dumps(LINES)}]
+    user_only = [{"role": "user", "content": json.dumps(LINES, ensure_ascii=False)}]
     without = client(llm_server).chat.completions.create(model=llm_server.model, messages=user_only, max_tokens=1)
     assert ask(llm_server, max_tokens=1).usage.prompt_tokens > without.usage.prompt_tokens + 10
 
