@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parents[1]
 MODEL_ALIAS = "gemma3-270m"
 CHAT_FORMAT = "gemma3-system-first"
 # Gemma 3 270M was trained at 32k tokens; 4096 holds an episode window (system prompt, context lines, the JSON
-# answer) with room to spare, and keeps the KV cache small (~100 MB).
+# answer) with room to spare, and keeps the KV cache small.
 N_CTX = 4096
 STARTUP_TIMEOUT_S = 120.0
 REQUIREMENTS = {
@@ -66,7 +66,7 @@ class LlmServer:
 def unavailable_reason() -> str | None:
     """Why the server cannot run here (a package to install), or None when it can."""
     missing = sorted({package for module, package in REQUIREMENTS.items() if find_spec(module) is None})
-    return f"not installed: {', '.join(missing)} (`make setup-studio` installs them)" if missing else None
+    return f"not installed: {', '.join(missing)} (`make setup-llm` installs them)" if missing else None
 
 
 def cache_dir() -> Path:
