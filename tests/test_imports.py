@@ -5,7 +5,7 @@ import sys
 
 HEAVY = [
     "torch", "transformers", "onnxruntime", "ctranslate2", "faster_whisper", "TTS", "whisper", "ray", "resemblyzer",
-    "librosa",
+    "librosa", "openai", "llama_cpp",
 ]  # fmt: skip
 
 PROBE = """
