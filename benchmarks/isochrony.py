@@ -3,6 +3,7 @@ of each line (K = 1) against the one chosen among K by measured length (`dubkit.
 costs in fidelity (chrF).
 
     python benchmarks/isochrony.py [--preset P] [--limit N] [--versions K] [--no-clips] [--json out.json]
+    python benchmarks/isochrony.py --llm test-model   # pipelines/llm.toml on the tests' Gemma 3 270M, served here
 
 Two sets, both through the preset's translate route (`choose_route`, `dubkit.stages.versions`: an LLM preset's
 versions, or the offline translation and its safe condensations) and its voices (the per-take cache of synthesize):
@@ -22,13 +23,14 @@ translation. Needs sacrebleu.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -42,6 +44,7 @@ from dubkit.job import Episode, Job  # noqa: E402
 from dubkit.script import Segment, Version  # noqa: E402
 from dubkit.stages import ingest, synthesize, transcribe, translate, versions  # noqa: E402
 from dubkit.stages.base import Backends, Context  # noqa: E402
+from dubkit.stages.line_memo import CacheMemo  # noqa: E402
 
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
 CLIPS = (
@@ -83,6 +86,7 @@ def translated_versions(ctx: Context, segments: Sequence[Segment], duration_s: f
         spans=tuple((s.start_ms, s.end_ms) for s in segments),
         ids=tuple(s.id for s in segments),
         speakers=tuple(s.speaker for s in segments),
+        memo=CacheMemo(ctx.cache),  # an LLM's answers kept with the takes (--cache-dir): a re-run asks nothing
     )
     legs, found = versions.translate(route, request, ctx, duration_s, lambda i, text: text)
     return [said or (Version(legs[-1][i].strip(), "mt"),) for i, said in enumerate(found)]
@@ -174,7 +178,9 @@ def figures(ctx: Context, lines: list[Line], count: int, back: list[str] | None)
 
 
 def back_translated(ctx: Context, texts: list[str]) -> list[str]:
-    route = translate.choose_route(ctx, "es", "en")
+    """*texts* in English through the offline default's route, whatever engine made them: one judge for all."""
+    judge = Context(ctx.cache, load_preset("default"), Backends())
+    route = translate.choose_route(judge, "es", "en")
     return list(route.translate(TranslationRequest(tuple(texts), "es", "en"))[-1])
 
 
@@ -199,6 +205,23 @@ def benchmark(preset: Preset, cache: Cache, args: argparse.Namespace) -> dict[st
     return report
 
 
+@contextlib.contextmanager
+def served_preset(args: argparse.Namespace, work: Path) -> Iterator[Preset]:
+    """The preset to measure: --preset, or (--llm test-model) pipelines/llm.toml on Gemma 3 270M served here
+    (tests/llm_server.py; a model that measures the path, not translations anyone should use)."""
+    if args.llm is None:
+        yield load_preset(args.preset)
+        return
+    from tests.llm_server import served_llm
+
+    preset = load_preset("llm")
+    with served_llm(work / "server.log") as server:
+        options = {"base_url": server.base_url, "model": server.model, "structured": "json_object+schema"}
+        llm = {**preset.translate.options["llm"], **options, "max_tokens": 1024}
+        translate_config = dataclasses.replace(preset.translate, options={"llm": llm})
+        yield dataclasses.replace(preset, translate=translate_config)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--preset", default=None, help="a preset name or TOML (default: the embedded default)")
@@ -208,10 +231,11 @@ def main() -> None:
     parser.add_argument("--no-clips", dest="clips", action="store_false", help="FLORES only")
     parser.add_argument("--cache-dir", type=Path, default=None, help="keep takes and transcripts here (re-runs)")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--llm", choices=["test-model"], default=None, help="the llm preset on the tests' Gemma")
     args = parser.parse_args()
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        report = benchmark(load_preset(args.preset), Cache(args.cache_dir or Path(tmp) / "cache"), args)
+    with tempfile.TemporaryDirectory() as tmp, served_preset(args, Path(tmp)) as preset:
+        report = benchmark(preset, Cache(args.cache_dir or Path(tmp) / "cache"), args)
     report["seconds"] = round(time.perf_counter() - started, 1)
     text = json.dumps(report, ensure_ascii=False, indent=2)
     print(text)
