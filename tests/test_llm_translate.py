@@ -164,6 +164,13 @@ def test_a_reply_cut_at_max_tokens_is_named(llm_server):
         backend.translate(TranslationRequest(("Good morning.",), "en", "es"))
 
 
+def test_a_server_error_is_retried_then_named(llm_server):
+    backend = _backend(llm_server, structured="json_schema", retries=1)  # this server answers that format with a 500
+    with pytest.raises(StageFailed) as caught:
+        backend.translate(TranslationRequest(("Good morning.",), "en", "es"))
+    assert "HTTP 500" in str(caught.value) and "after 1 retries" in str(caught.value)
+
+
 @pytest.fixture(scope="module")
 def short_clip(shared_media):
     return shared_media / "video" / "talking_heads" / "face_1.mp4"
@@ -186,6 +193,8 @@ def _failed_cleanly(done, outdir: Path, cache: Path, *expected: str) -> str:
         ("wrong-model", ("model 'no-such-model' is not served", "gemma3-270m")),
         ("key-unset", ("DUBKIT_TEST_UNSET_KEY", "holds no key")),
         ("malformed", ("not valid JSON", "line L0001")),
+        ("missing-id", ("lacks line(s) L0001",)),
+        ("empty", ('gives line L0001 no "natural" translation',)),
     ],
 )
 def test_bad_llm_input_through_the_cli(llm_server, tmp_path, short_clip, case, expected, monkeypatch):
@@ -194,6 +203,8 @@ def test_bad_llm_input_through_the_cli(llm_server, tmp_path, short_clip, case, e
         "wrong-model": {"model": "no-such-model"},
         "key-unset": {"api_key_env": "DUBKIT_TEST_UNSET_KEY"},
         "malformed": {"structured": "none", "extra_body": _grammar('{"lines": [')},
+        "missing-id": {"structured": "none", "extra_body": _grammar('{"lines": []}')},
+        "empty": {"structured": "none", "extra_body": _grammar('{"lines": [{"id": "L0001", "natural": ""}]}')},
     }[case]
     monkeypatch.delenv("DUBKIT_TEST_UNSET_KEY", raising=False)
     preset = _preset(tmp_path, llm_server, **options)
