@@ -173,8 +173,16 @@ def figures(ctx: Context, lines: list[Line], count: int, back: list[str] | None)
         "any_%": share([a or b or c for a, b, c in zip(sped, stretched, overflowing, strict=True)]),
         "mean_abs_error_ms": round(statistics.fmean(f["error_ms"] for f in fits)),
         "not_v1_%": share([text != line.versions[0].text for text, line in zip(chosen, lines, strict=True)]),
+        # the source said again, not translated: back-translation scores such a line as perfect
+        "untranslated_%": share(
+            [_words(text) == _words(line.source) for text, line in zip(chosen, lines, strict=True)]
+        ),
         "chrF": round(chrf, 1),
     }
+
+
+def _words(text: str) -> list[str]:
+    return "".join(c for c in text.casefold() if c.isalnum() or c.isspace()).split()
 
 
 def back_translated(ctx: Context, texts: list[str]) -> list[str]:
