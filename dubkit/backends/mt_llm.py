@@ -22,14 +22,14 @@ import logging
 import os
 import threading
 import urllib.parse
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from dubkit import languages
 from dubkit.backends import _llm, registry
 from dubkit.backends._llm import BadReply, Line, Window
-from dubkit.backends.base import TranslationRequest
+from dubkit.backends.base import LineMemo, TranslationRequest
 from dubkit.errors import ConfigError, StageFailed, one_line
 from dubkit.series import SeriesContext
 
@@ -139,11 +139,11 @@ class LlmTranslator:
             raise ConfigError(f"{NAME}: asks for 1 to {len(_llm.KEYS)} versions of a line, not {count}")
         lines = _lines(request, count)
         context = request.context or SeriesContext()
-        keys = [self._line_key(request, context, line, count) for line in lines]
+        keys = {line.id: self._line_key(request, context, line, count) for line in lines}
         memo = request.memo
         found: dict[str, tuple[str, ...]] = {}
-        for line, key in zip(lines, keys, strict=True):
-            kept = memo.get(key) if memo is not None else None
+        for line in lines:
+            kept = memo.get(keys[line.id]) if memo is not None else None
             if kept is not None:
                 found[line.id] = tuple(kept["versions"])
         missing = [index for index, line in enumerate(lines) if line.id not in found]
@@ -151,15 +151,31 @@ class LlmTranslator:
             self.load()
             system = _llm.instructions(request.source, request.target, context, count)
             windows = _windows(lines, missing, self.batch_lines, self.context_lines)
-            with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-                for answers, usage in pool.map(lambda w: self._answer(system, w, count), windows):
+            for answers in self._answers(system, windows, count, memo):
+                found.update(answers)
+                for line_id, versions in answers.items():
                     if memo is not None:
-                        memo.spend(usage)
-                    found.update(answers)
-                    for line_id, versions in answers.items():
-                        if memo is not None:
-                            memo.put(keys[_index(lines, line_id)], {"versions": list(versions)})
+                        memo.put(keys[line_id], {"versions": list(versions)})
         return [found[line.id] for line in lines]
+
+    def _answers(
+        self, system: str, windows: Sequence[Window], count: int, memo: LineMemo | None
+    ) -> Iterator[dict[str, tuple[str, ...]]]:
+        """Each window's answers as it completes, `concurrency` at a time, its cost told to the memo; the first
+        failure is raised once every window has finished (so what was answered is kept)."""
+        failure: StageFailed | None = None
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            for done in as_completed([pool.submit(self._answer, system, window, count) for window in windows]):
+                try:
+                    answers, usage = done.result()
+                except StageFailed as exc:
+                    failure = failure or exc
+                    continue
+                if memo is not None:
+                    memo.spend(usage)
+                yield answers
+        if failure is not None:
+            raise failure
 
     # --- asking -----------------------------------------------------------------------------------------------------
 
@@ -308,7 +324,3 @@ def _windows(lines: Sequence[Line], missing: Sequence[int], size: int, around: i
         )
         for run in runs
     ]
-
-
-def _index(lines: Sequence[Line], line_id: str) -> int:
-    return next(index for index, line in enumerate(lines) if line.id == line_id)
