@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[1]
 PIPELINES = REPO / "dubkit" / "data" / "pipelines"
 VOICES = REPO / "dubkit" / "data" / "voices"
+PROMPTS = REPO / "dubkit" / "data" / "prompts"
 LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 # The main environment's .pth files are replayed in the new one, except the editable install's: that one would
 # put the checkout (and not the wheel) on the path.
@@ -79,18 +80,18 @@ def installed(wheel, tmp_path_factory) -> Install:
     return Install(root, {**env, "DUBKIT_CACHE_DIR": str(tmp_path_factory.mktemp("cache"))})
 
 
-def shipped(folder: Path) -> list[str]:
-    return sorted(p.relative_to(REPO).as_posix() for p in folder.glob("*.toml"))
+def shipped(folder: Path, pattern: str = "*.toml") -> list[str]:
+    return sorted(p.relative_to(REPO).as_posix() for p in folder.glob(pattern))
 
 
 def voice_names(pattern: str = "*") -> list[str]:
     return sorted(p.stem for p in VOICES.glob(f"{pattern}.toml"))
 
 
-def test_the_wheel_carries_every_preset_and_voice(wheel):
+def test_the_wheel_carries_every_preset_voice_and_prompt(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = shipped(PIPELINES) + shipped(VOICES)
-    assert "dubkit/data/pipelines/default.toml" in expected
+    expected = shipped(PIPELINES) + shipped(VOICES) + shipped(PROMPTS, "*.j2")
+    assert {"dubkit/data/pipelines/default.toml", "dubkit/data/prompts/translate.j2"} <= set(expected)
     assert [name for name in expected if name not in names] == []
 
 

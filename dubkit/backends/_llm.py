@@ -62,7 +62,7 @@ def keys_for(count: int) -> tuple[str, ...]:
 
 @functools.cache
 def template_text() -> str:
-    return files("dubkit.data").joinpath("prompts/translate.jinja").read_text(encoding="utf-8")
+    return files("dubkit.data").joinpath("prompts/translate.j2").read_text(encoding="utf-8")
 
 
 def template_digest() -> str:
