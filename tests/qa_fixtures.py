@@ -94,7 +94,7 @@ def example_report(lines: int = 6) -> dict[str, Any]:
     duration_s = round(cursor_ms / 1000 + 2.0, 3)
     flagged = sum(1 for line in built if line["flags"])
     report = {
-        "schema": "dubkit-qa-report/4",
+        "schema": "dubkit-qa-report/5",
         "original": "episodes/s01e03 The Storm.mp4",
         "dubbed": "dubbed/s01e03 The Storm.es.mp4",
         "script": "dubbed/s01e03 The Storm.es.script.json",

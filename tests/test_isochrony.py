@@ -254,3 +254,34 @@ def test_the_script_round_trips_versions_pick_and_choice(tmp_path):
     script.save(tmp_path / "s.json")
     assert Script.load(tmp_path / "s.json") == script
     assert json.loads((tmp_path / "s.json").read_text())["segments"][0]["pick"] == "auto"
+
+
+# --- the review report --------------------------------------------------------------------------------------------
+
+
+def test_the_review_report_says_which_version_is_spoken_and_why():
+    import jsonschema
+
+    from dubkit.config import Thresholds
+    from dubkit.qa import report
+    from dubkit.qa.heard import Heard
+    from dubkit.qa.html import build_html
+    from tests.qa_fixtures import SCHEMA_PATH, example_report
+
+    versions = (Version(LONG, "llm:natural", 5200), Version(SHORT, "llm:shorter", 1100))
+    reason = "v2: 1.10 s for a 1.50 s slot; v1 needed 3.47×"
+    chosen = Segment("L1", 0, 1500, "A line.", translation=SHORT, versions=versions, pick="auto", choice=reason)
+    script = Script("en", "es", (chosen,))
+    line = report.line_report(chosen, None, Heard(SHORT, 0, 1100), (None, None), script)
+    assert line["version"] == {"spoken": 2, "of": 2, "kind": "llm:shorter", "choice": reason}
+    edited = dataclasses.replace(chosen, translation="Mi texto.", pick="", choice="the translation as written")
+    assert report.line_report(edited, None, Heard("", None, None), (None, None), script)["version"]["spoken"] == 0
+    plain = dataclasses.replace(chosen, versions=(), pick="", choice="")
+    assert report.line_report(plain, None, Heard("", None, None), (None, None), script)["version"] is None
+
+    found = example_report(3)
+    found["lines"][0] |= {"translation": SHORT, "version": line["version"]}
+    line["flags"] = report.line_flags(line, None, Thresholds(), "es")
+    jsonschema.validate(found, json.loads(SCHEMA_PATH.read_text()))
+    page = build_html(found)
+    assert "v2 of 2 (llm:shorter): v2: 1.10 s for a 1.50 s slot" in page

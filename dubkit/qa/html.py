@@ -21,7 +21,7 @@ from typing import Any
 from dubkit.fsutil import write_text_atomic
 from dubkit.qa import charts, pages, view
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 REPORT_NAME = "report.html"
 TEMPLATE = "qa.html.j2"
 

@@ -35,9 +35,10 @@ from dubkit.qa.wer import word_error_rate
 from dubkit.script import Script, Segment
 from dubkit.subtitles import layout
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
-SCHEMA = "dubkit-qa-report/4"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags.
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+SCHEMA = "dubkit-qa-report/5"  # 2: per-shot sync; subtitle flags. 3: each sync and stream duration says its flags.
 # 4: a source line read from burned-in subtitles carries the source speech as recognised (`source_asr`, `ocr_asr`)
+# 5: a line with versions says which one is spoken and why (`version`)
 RATE = 16000
 SYNC_MAX_LAG_MS = 500.0  # wide enough to see a line 300 ms off
 READING_RULES = ("max_chars_per_second", "min_duration_ms")  # broken: the subtitle lacks the time to be read
@@ -168,6 +169,7 @@ def line_report(
             "wer": _round(word_error_rate(segment.translation, heard.text, script.target_language), 3),
         },
         "source_asr": source_asr(segment),
+        "version": spoken_version(segment),
         "sync": {"before": syncs[0], "after": syncs[1]},
         "flags": [],
         "sample": None,
@@ -180,6 +182,15 @@ def source_asr(segment: Segment) -> dict | None:
     if segment.heard_cer is None:
         return None
     return {"text": segment.heard, "cer": _round(segment.heard_cer, 3)}
+
+
+def spoken_version(segment: Segment) -> dict | None:
+    """Which of the line's versions the dub speaks (1-based; 0: the editor's own text) and why; None: it has one."""
+    if not segment.versions:
+        return None
+    number = next((i for i, v in enumerate(segment.versions, 1) if v.text == segment.translation), 0)
+    kind = segment.versions[number - 1].kind if number else ""
+    return {"spoken": number, "of": len(segment.versions), "kind": kind, "choice": segment.choice}
 
 
 def subtitle_line(segment: Segment, checked: layout.Report) -> dict:

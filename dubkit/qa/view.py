@@ -84,6 +84,16 @@ class SourceAsr:
 
 
 @dataclass(frozen=True)
+class SpokenVersion:
+    """Which of a line's versions the dub speaks (0: the editor's own text), of how many, its kind, and why."""
+
+    spoken: int
+    of: int
+    kind: str
+    choice: str
+
+
+@dataclass(frozen=True)
 class Line:
     id: str
     speaker: str
@@ -104,6 +114,7 @@ class Line:
     sample: str | None
     subtitle: Subtitle | None
     source_asr: SourceAsr | None = None
+    version: SpokenVersion | None = None
 
     @property
     def start_shift_ms(self) -> int | None:
@@ -273,4 +284,5 @@ def read_line(line: Mapping[str, Any], clip: str | None) -> Line:
         if not subtitle
         else Subtitle(subtitle["text"], subtitle["condensed"], tuple(BrokenRule(**b) for b in subtitle["broken"])),
         source_asr=None if heard_source is None else SourceAsr(heard_source["text"], heard_source["cer"]),
+        version=SpokenVersion(**line["version"]) if line.get("version") else None,
     )
