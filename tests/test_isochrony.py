@@ -284,4 +284,4 @@ def test_the_review_report_says_which_version_is_spoken_and_why():
     line["flags"] = report.line_flags(line, None, Thresholds(), "es")
     jsonschema.validate(found, json.loads(SCHEMA_PATH.read_text()))
     page = build_html(found)
-    assert "v2 of 2 (llm:shorter): v2: 1.10 s for a 1.50 s slot" in page
+    assert "(llm:shorter, 2 versions) v2: 1.10 s for a 1.50 s slot" in page

@@ -142,3 +142,11 @@ def test_the_key_is_scrubbed_from_errors(monkeypatch):
 def test_bad_options_are_config_errors(options):
     with pytest.raises(ConfigError):
         LlmTranslator(**options)
+
+
+def test_a_shorter_version_that_repeats_another_line_is_dropped():
+    window = Window((Line("s2", "S1", "Where were you?"),), before=(Line("s1", "S2", "I waited all night."),))
+    found = {"s2": ("¿Dónde estabas?", "I waited all night!", "¿Dónde?")}
+    assert _llm.without_echoes(found, window) == {"s2": ("¿Dónde estabas?", "¿Dónde?")}
+    echo = {"s2": ("Where were you?", "where were you")}  # its own text: the natural one stays, for QA to judge
+    assert _llm.without_echoes(echo, window) == {"s2": ("Where were you?", "where were you")}

@@ -20,7 +20,7 @@ from typing import Any
 from dubkit import languages
 from dubkit.series import SeriesContext
 
-VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
+VERSION = 2  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
 KEYS = ("natural", "shorter", "shortest")  # the versions a line can be asked for, the most faithful first
 _FENCE = re.compile(r"^\s*```(?:json)?\s*(.*?)\s*```\s*$", re.DOTALL)
 
@@ -130,6 +130,21 @@ def parse(content: str | None, ids: Sequence[str], count: int) -> dict[str, tupl
     if missing:
         raise BadReply(f"the reply lacks line(s) {', '.join(missing[:5])}")
     return found
+
+
+def without_echoes(found: dict[str, tuple[str, ...]], window: Window) -> dict[str, tuple[str, ...]]:
+    """*found* without the shorter versions that repeat another line of the window (a small model copies the lines
+    it was shown for sense); a line's natural version is kept as it is, for the checks and the review to judge."""
+    texts = {line.id: _folded(line.text) for line in (*window.before, *window.asked, *window.after)}
+    kept = {}
+    for line_id, versions in found.items():
+        others = {text for other, text in texts.items() if other != line_id}
+        kept[line_id] = (versions[0], *(v for v in versions[1:] if _folded(v) not in others))
+    return kept
+
+
+def _folded(text: str) -> str:
+    return " ".join("".join(c for c in text.casefold() if c.isalnum() or c.isspace()).split())
 
 
 def _json(content: str | None) -> Any:

@@ -196,7 +196,8 @@ class LlmTranslator:
         """The window's versions; a wrong reply is asked again line by line; a line still wrong is a StageFailed."""
         usage: dict[str, int] = {}
         try:
-            return _llm.parse(self._ask(system, window, count, usage), window.ids, count), usage
+            found = _llm.parse(self._ask(system, window, count, usage), window.ids, count)
+            return _llm.without_echoes(found, window), usage
         except BadReply as exc:
             if len(window.asked) == 1:
                 raise self._failed(window.asked[0], exc) from None
@@ -205,7 +206,8 @@ class LlmTranslator:
         for line in window.asked:
             single = Window((line,), window.before, window.after)
             try:
-                answers.update(_llm.parse(self._ask(system, single, count, usage), single.ids, count))
+                found = _llm.parse(self._ask(system, single, count, usage), single.ids, count)
+                answers.update(_llm.without_echoes(found, single))
             except BadReply as exc:
                 raise self._failed(line, exc) from None
         return answers, usage
