@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from dubkit import fit, isochrony
 from dubkit.backends.base import TranslationRequest
@@ -68,10 +69,14 @@ def _offline_versions(
     return found
 
 
-def options(ctx: Context) -> dict[str, int]:
-    """What the translate stage's cache key gains: the number of versions, where more than one."""
+def options(ctx: Context) -> dict[str, Any]:
+    """What the translate stage's cache key gains where more than one version is asked: their number, and what the
+    slots an LLM is told depend on besides the lines' spans (`dubkit.fit.slots`)."""
     count = ctx.preset.translate.versions
-    return {"versions": count} if count > 1 else {}
+    if count <= 1:
+        return {}
+    config = ctx.preset.synthesize.fit
+    return {"versions": count, "slots": {"max_borrow_ms": config.max_borrow_ms, "min_gap_ms": config.min_gap_ms}}
 
 
 def with_versions(segment: Segment, versions: tuple[Version, ...]) -> Segment:
