@@ -86,6 +86,7 @@ class LlmTranslator:
     def fingerprint(self) -> dict[str, Any]:
         return {
             "engine": "llm",
+            "code": [VERSION, _llm.VERSION],
             "endpoint": self.endpoint,
             "model": self.model,
             "prompt": _llm.template_digest(),
@@ -183,7 +184,6 @@ class LlmTranslator:
         character = context.characters.get(line.speaker)
         return {
             "mt": self.fingerprint(),
-            "code": _llm.VERSION,
             "languages": [request.source, request.target],
             "series": {k: v for k, v in context.identity().items() if k != "characters"},
             "speaker": [line.speaker, vars(character) if character else None],
