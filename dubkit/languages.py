@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from functools import cache, lru_cache
 from typing import Any
@@ -38,6 +39,11 @@ def iso639_2(tag: str) -> str:
 
 def name(tag: str) -> str:
     return _lookup(primary(tag)).name
+
+
+def has_words(text: str) -> bool:
+    """True if *text* has a letter or a digit (in any script), not only spaces and punctuation."""
+    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 def same_language(a: str, b: str) -> bool:

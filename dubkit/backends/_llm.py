@@ -11,7 +11,6 @@ import functools
 import hashlib
 import json
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -161,13 +160,9 @@ def _versions(entry: dict[str, Any], keys: Sequence[str], line_id: str) -> tuple
     """The line's versions in order, without repeats: the natural one is required, a shorter one that is empty
     is left out (the dub has the others to choose from)."""
     texts = [" ".join(text.split()) if isinstance(text := entry.get(key), str) else "" for key in keys]
-    if not _has_words(texts[0]):
+    if not languages.has_words(texts[0]):
         raise BadReply(f'the reply gives line {line_id} no "{keys[0]}" translation')
-    return tuple(dict.fromkeys(text for text in texts if _has_words(text)))
-
-
-def _has_words(text: str) -> bool:
-    return any(unicodedata.category(char)[0] in "LN" for char in text)
+    return tuple(dict.fromkeys(text for text in texts if languages.has_words(text)))
 
 
 def _short(value: Any) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
-import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -88,7 +87,7 @@ def check_not_empty(segments: Sequence[Segment], backend: str, script: Path) -> 
     The translated *script* stays in the cache, so the message can point at it: a copy with those lines filled in
     dubs the episode (`--script`); another backend has another key and translates afresh.
     """
-    empty = [s for s in segments if _has_words(s.text) and not _has_words(s.translation)]
+    empty = [s for s in segments if languages.has_words(s.text) and not languages.has_words(s.translation)]
     if empty:
         named = "; ".join(f"{s.id} at {s.start_ms / 1000:.1f} s {s.text!r}" for s in empty[:5])
         more = f" and {len(empty) - 5} more" if len(empty) > 5 else ""
@@ -96,11 +95,6 @@ def check_not_empty(segments: Sequence[Segment], backend: str, script: Path) -> 
             f"translate/{backend} returned no translation for {len(empty)} line(s): {named}{more}. Choose another"
             f" backend, or fill them in a copy of {script} and dub from it with --script"
         )
-
-
-def _has_words(text: str) -> bool:
-    """True if *text* has a letter or a digit (in any script), not only spaces and punctuation."""
-    return any(unicodedata.category(char)[0] in "LN" for char in text)
 
 
 def load_glossary(ctx: Context, target: str) -> glossary.Glossary:
