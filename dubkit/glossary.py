@@ -147,6 +147,11 @@ class Glossary:
 
 def load(path: Path, target: str) -> Glossary:
     """The glossary in *path* for target language *target*; a bad file is a ConfigError naming it."""
+    return for_target(read(path), path, target)
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The file's tables, its keys checked (a series file's too: `dubkit.series`); a ConfigError naming it."""
     try:
         data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
@@ -154,6 +159,11 @@ def load(path: Path, target: str) -> Glossary:
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown glossary key {unknown[0]!r} (allowed: {', '.join(_KEYS)})")
+    return data
+
+
+def for_target(data: Mapping[str, Any], path: Path, target: str) -> Glossary:
+    """The glossary for *target* from a file's tables (`read`); *path* names the file in errors."""
     keep = data.get("keep", [])
     if not isinstance(keep, list) or not all(isinstance(t, str) for t in keep):
         raise ConfigError(f"{path}: 'keep' must be a list of strings")

@@ -17,7 +17,6 @@ A character the file does not describe keeps its speaker id; its gender may come
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,8 +77,8 @@ def load(path: Path | None, target: str) -> SeriesContext:
     ConfigError naming it and the key."""
     if path is None:
         return SeriesContext()
-    terms = glossary.load(path, target).terms
-    data = tomllib.loads(Path(path).read_text(encoding="utf-8"))  # read and checked by glossary.load above
+    data = glossary.read(path)
+    terms = glossary.for_target(data, path, target).terms
     texts = {key: data.get(key, "") for key in _TEXT_KEYS}
     for key, value in texts.items():
         if not isinstance(value, str):
