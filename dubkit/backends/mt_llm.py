@@ -196,21 +196,23 @@ class LlmTranslator:
         """The window's versions; a wrong reply is asked again line by line; a line still wrong is a StageFailed."""
         usage: dict[str, int] = {}
         try:
-            found = _llm.parse(self._ask(system, window, count, usage), window.ids, count)
-            return _llm.without_echoes(found, window), usage
+            return self._read(system, window, count, usage), usage
         except BadReply as exc:
             if len(window.asked) == 1:
                 raise self._failed(window.asked[0], exc) from None
             log.info("%s %s: %s; asking line by line", NAME, self.model, exc)
         answers: dict[str, tuple[str, ...]] = {}
         for line in window.asked:
-            single = Window((line,), window.before, window.after)
             try:
-                found = _llm.parse(self._ask(system, single, count, usage), single.ids, count)
-                answers.update(_llm.without_echoes(found, single))
+                answers.update(self._read(system, Window((line,), window.before, window.after), count, usage))
             except BadReply as exc:
                 raise self._failed(line, exc) from None
         return answers, usage
+
+    def _read(self, system: str, window: Window, count: int, usage: dict[str, int]) -> dict[str, tuple[str, ...]]:
+        """The window asked once, its reply checked, the shorter versions that echo another line dropped."""
+        found = _llm.parse(self._ask(system, window, count, usage), window.ids, count)
+        return _llm.without_echoes(found, window)
 
     def _ask(self, system: str, window: Window, count: int, usage: dict[str, int]) -> str | None:
         import openai
