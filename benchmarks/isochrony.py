@@ -224,8 +224,7 @@ def served_preset(args: argparse.Namespace, work: Path) -> Iterator[Preset]:
 
     preset = load_preset("llm")
     with served_llm(work / "server.log") as server:
-        options = {"base_url": server.base_url, "model": server.model, "structured": "json_object+schema"}
-        llm = {**preset.translate.options["llm"], **options, "max_tokens": 1024}
+        llm = {**preset.translate.options["llm"], **server.backend_options(), "max_tokens": 1024}
         translate_config = dataclasses.replace(preset.translate, options={"llm": llm})
         yield dataclasses.replace(preset, translate=translate_config)
 

@@ -182,9 +182,7 @@ def llm_backend(choice: str, work: Path) -> Iterator[Any]:
 
     with served_llm(work / "server.log") as server:
         # a bound on a reply: this model, held to JSON by a grammar, can run on inside a string until it stops
-        yield LlmTranslator(
-            base_url=server.base_url, model=server.model, structured="json_object+schema", max_tokens=1024
-        )
+        yield LlmTranslator(**server.backend_options(), max_tokens=1024)
 
 
 def main() -> None:

@@ -62,6 +62,11 @@ class LlmServer:
     model: str
     log: Path
 
+    def backend_options(self) -> dict[str, str]:
+        """What the `llm` translate backend needs to talk to it: llama-cpp-python's server holds a reply to a schema
+        given inside a `json_object` format (it refuses `json_schema`)."""
+        return {"base_url": self.base_url, "model": self.model, "structured": "json_object+schema"}
+
 
 def unavailable_reason() -> str | None:
     """Why the server cannot run here (a package to install), or None when it can."""

@@ -23,7 +23,6 @@ from tests.clitools import cache_is_whole, dubkit, summary
 from tests.mandarin_clips import f5_clip
 
 pytestmark = pytest.mark.slow
-STRUCTURED = "json_object+schema"  # llama-cpp-python's server: the schema inside a json_object format
 SERIES = """
 synopsis = "太乙真人 returns."
 [terms]
@@ -36,7 +35,7 @@ LINES = ("I waited for you all night.", "Where were you?", "At the hospital, wit
 
 
 def _backend(server, **options) -> LlmTranslator:
-    return LlmTranslator(**{"base_url": server.base_url, "model": server.model, "structured": STRUCTURED, **options})
+    return LlmTranslator(**{**server.backend_options(), **options})
 
 
 def _request(texts=LINES, memo=None) -> TranslationRequest:
@@ -71,7 +70,7 @@ def test_a_line_that_reads_like_an_instruction_is_a_line_to_translate(llm_server
 
 def _preset(tmp_path: Path, server, **options) -> Path:
     """pipelines/llm.toml pointed at *server*, with *options* in its [translate.options.llm]."""
-    settings = {"base_url": server.base_url, "model": server.model, "structured": STRUCTURED, **options}
+    settings = {**server.backend_options(), **options}
     text = (PIPELINES_DIR / "llm.toml").read_text(encoding="utf-8")
     lines = "".join(f"{key} = {_toml(value)}\n" for key, value in settings.items())
     block = f"[translate.options.llm]\n{lines}"
