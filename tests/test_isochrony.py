@@ -1,4 +1,4 @@
-"""Versions of a line chosen by their measured length (`dubkit.isochrony`): the choice, the offline versions, the
+"""Versions of a line chosen by their measured length (`dubkit.script.isochrony`): the choice, the offline versions, the
 translate stage's versions, an editor's pick, and the synthesize stage speaking the chosen one (espeak-ng: fast)."""
 
 from __future__ import annotations
@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dubkit import isochrony
 from dubkit.backends.base import TranslationRequest
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.fit import Slot
-from dubkit.script import Script, Segment, Version
+from dubkit.script import Script, Segment, Version, isochrony
 from tests.test_routes import PairTranslator, stage_job
 
 SLOT = Slot(1000, 3100)  # 2.10 s

@@ -3,7 +3,7 @@
 A field changes only where the edited file differs from what the base's own export shows, so a format's rounding is
 never mistaken for an edit and every untouched line stays byte-identical (its per-line caches hit). A line whose
 translation an editor changed speaks that text: its `pick` is emptied, so none of its versions is chosen in its place
-(`dubkit.isochrony`). The formats (`dubkit.script.formats`, `dubkit.script.ttml`) read files into `LineEdit`s; this
+(`isochrony.py`). The formats (`dubkit.script.formats`, `dubkit.script.ttml`) read files into `LineEdit`s; this
 module knows nothing of formats.
 """
 

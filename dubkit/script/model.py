@@ -25,7 +25,7 @@ class Word:
 
 @dataclass(frozen=True)
 class Version:
-    """One way to say a line in the target language, for the dub's timing (`dubkit.isochrony`): `kind` names where
+    """One way to say a line in the target language, for the dub's timing (`isochrony.py`): `kind` names where
     it came from (`llm:natural`, `llm:shorter`, `llm:shortest`, `mt`, `mt:condensed`); `speech_ms` is how long the
     line's voice takes to say it at its natural rate, once measured (None before synthesis)."""
 

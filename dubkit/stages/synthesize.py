@@ -1,7 +1,7 @@
 """Synthesize: one cached TTS take per line, fitted to the line's slot, assembled into a dialogue track.
 
 A line with versions (`[translate] versions`) and `pick = "auto"` first has each version said once at the natural
-rate and measured; the one `dubkit.isochrony` chooses is the one fitted and spoken, and the script this stage
+rate and measured; the one `dubkit.script.isochrony` chooses is the one fitted and spoken, and the script this stage
 returns carries it as the line's translation, with each version's length and the reason (so the delivered script
 and subtitles say what is spoken)."""
 
@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from dubkit import audio, fit, isochrony, languages, media
+from dubkit import audio, fit, languages, media
 from dubkit.backends.base import Synthesizer
 from dubkit.cache import Key
 from dubkit.casting import cast, references
 from dubkit.casting.speakers import gender_of
 from dubkit.casting.voices import Voice, auto_cast, castable, choose, load_voices
 from dubkit.job import Artefact, Job, LineFit
-from dubkit.script import Script, Segment
+from dubkit.script import Script, Segment, isochrony
 from dubkit.stages import transcribe
 from dubkit.stages.base import Context
 
@@ -93,7 +93,7 @@ def _fit_lines(
 
 def _spoken(segment: Segment, slot: fit.Slot, voice: Voice, ctx: Context) -> tuple[Segment, bool]:
     """The line as it is spoken: with `pick` auto, each version said once at the natural rate, measured, and the
-    one `dubkit.isochrony` chooses as its translation; with a pick "1".."K", that version; else its translation.
+    one `dubkit.script.isochrony` chooses as its translation; with a pick "1".."K", that version; else its translation.
     Also whether a take was synthesized now to measure."""
     if not isochrony.spoken_by_choice(segment):
         text = isochrony.picked(segment)

@@ -9,13 +9,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from dubkit import glossary, isochrony, languages, series
+from dubkit import glossary, languages, series
 from dubkit.backends import registry
 from dubkit.backends.base import TranslationRequest
 from dubkit.casting.speakers import gender_of
 from dubkit.errors import ConfigError, StageFailed
 from dubkit.job import Artefact, Job
-from dubkit.script import Script, Segment, formats, model
+from dubkit.script import Script, Segment, formats, isochrony, model
 from dubkit.stages import line_memo, routes, transcribe, versions
 from dubkit.stages.base import Context
 

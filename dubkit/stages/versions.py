@@ -1,9 +1,9 @@
 """The translate stage's versions of each line (`[translate] versions` > 1), for synthesize to choose from by their
-measured length (`dubkit.isochrony`).
+measured length (`dubkit.script.isochrony`).
 
 A route whose one engine can say a line in fewer words (`Shortener`: an LLM) is asked for the versions itself, told
 each line's slot; any other route translates as usual and each line gets its safe condensations
-(`dubkit.isochrony.offline_versions`), one of them the translation of the condensed source, asked of the route in
+(`dubkit.script.isochrony.offline_versions`), one of them the translation of the condensed source, asked of the route in
 one request for the lines whose source condensation changed.
 """
 
@@ -13,10 +13,10 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from dubkit import fit, isochrony
+from dubkit import fit
 from dubkit.backends.base import TranslationRequest
 from dubkit.errors import StageFailed
-from dubkit.script import Segment, Version
+from dubkit.script import Segment, Version, isochrony
 from dubkit.stages.base import Context
 from dubkit.stages.routes import Route
 from dubkit.subtitles.condense import condense
@@ -54,7 +54,7 @@ def translate(
 def _offline_versions(
     route: Route, request: TranslationRequest, translations: Sequence[str], restore: Restore, count: int
 ) -> list[tuple[Version, ...]]:
-    """Each line's translation and its safe condensations (`dubkit.isochrony.offline_versions`), at most *count*."""
+    """Each line's translation and its safe condensations (`isochrony.offline_versions`), at most *count*."""
     shorter = _condensed_source_translations(route, request)
     found = []
     for i, (source_text, translation) in enumerate(zip(request.texts, translations, strict=True)):

@@ -18,7 +18,7 @@ from typing import Any
 
 from dubkit.errors import ConfigError
 from dubkit.fit import Slot
-from dubkit.script import Segment, Version
+from dubkit.script.model import Segment, Version
 from dubkit.subtitles.condense import condense
 
 VERSION = 1  # bump when a change here changes the bytes of a cache entry (see dubkit.cache)
